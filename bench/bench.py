@@ -1,0 +1,707 @@
+#!/usr/bin/env python3
+"""mock-idp vs oauth2-mock-server: load, startup, memory and signing-limit bench.
+
+Run it through bench/run.sh, which installs the dependencies (wrk, openssl,
+the pinned oauth2-mock-server) and builds the release binary. Python 3.11
+standard library only.
+
+Every server it starts listens on 127.0.0.1 only, every load run is bounded
+in time (wrk -d), every child process is stopped on exit (also on Ctrl-C or
+SIGTERM), and the PIDs of the servers are listed in --pidfile while they run,
+so run.sh's trap can stop them if this script itself is killed.
+
+Exit codes: 0 = measured (targets MISSed are reported, not failures);
+1 = the harness broke (a server did not start, a figure did not parse, ...);
+2 = figures were produced but are not valid (non-2xx answers or socket errors
+under load), results are still written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "wrk" / "request.lua"
+USERS_FILE = HERE / "users.yaml"
+LOOPBACK = "127.0.0.1"
+
+FORM_CT = "application/x-www-form-urlencoded"
+FORM_BODY = "grant_type=client_credentials&client_id=bench&client_secret=x"
+JSON_CT = "application/json"
+MINT_BODY = json.dumps(
+    {"user": "alice", "claims": {"email": "a@x", "roles": ["admin"]}},
+    separators=(",", ":"),
+)
+
+# Targets from issue 6. "MISS" is reported, never a harness failure.
+TARGET_TOKEN_VS_THEIRS = 2.5  # ours/theirs req/s, token endpoint
+TARGET_TOKEN_VS_LIMIT = 0.60  # ours / openssl two-process sign/s
+TARGET_JWKS_VS_THEIRS = 2.0
+TARGET_STARTUP_MS = 100.0
+TARGET_IDLE_RSS_MIB = 10.0
+TARGET_TOKEN_P99_MS = 10.0
+
+OURS, THEIRS = "mock-idp", "oauth2-mock-server"
+
+
+class HarnessError(Exception):
+    """The harness itself could not do its job."""
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Processes
+# --------------------------------------------------------------------------
+
+class PidFile:
+    """PIDs of the servers currently running, for run.sh's trap."""
+
+    def __init__(self, path: str | None):
+        self.path = Path(path) if path else None
+        self.pids: set[int] = set()
+
+    def _write(self) -> None:
+        if self.path:
+            tmp = self.path.with_suffix(".new")
+            tmp.write_text("".join(f"{p}\n" for p in sorted(self.pids)))
+            tmp.replace(self.path)
+
+    def add(self, pid: int) -> None:
+        self.pids.add(pid)
+        self._write()
+
+    def remove(self, pid: int) -> None:
+        self.pids.discard(pid)
+        self._write()
+
+
+PIDS: PidFile
+LIVE: list["Server"] = []
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def clean_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The prod guard of mock-idp refuses to start under these; a bench never
+    # wants production behaviour from either server.
+    for k in ("NODE_ENV", "APP_ENV"):
+        env.pop(k, None)
+    return env
+
+
+class Server:
+    def __init__(self, name: str, argv_fn, env_fn, health_path: str,
+                 token_path: str, jwks_path: str, workdir: Path):
+        self.name = name
+        self.argv_fn = argv_fn
+        self.env_fn = env_fn
+        self.health_path = health_path
+        self.token_path = token_path
+        self.jwks_path = jwks_path
+        self.workdir = workdir
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+        self.logfile: Path | None = None
+        self.starts = 0
+
+    def start(self, timeout_s: float = 30.0) -> float:
+        """Spawn, wait for the first 200 on the health path. Returns ms."""
+        assert self.proc is None
+        self.port = free_port()
+        self.starts += 1
+        self.logfile = self.workdir / f"{self.name}.{self.starts}.log"
+        logf = open(self.logfile, "wb")
+        argv = self.argv_fn(self.port)
+        env = self.env_fn(self.port)
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+        PIDS.add(self.proc.pid)
+        LIVE.append(self)
+        deadline = t0 + timeout_s
+        while True:
+            if self.proc.poll() is not None:
+                raise HarnessError(
+                    f"{self.name} exited with code {self.proc.returncode} before "
+                    f"answering; log:\n{self.log_tail()}")
+            try:
+                c = http.client.HTTPConnection(LOOPBACK, self.port, timeout=1.0)
+                c.request("GET", self.health_path)
+                r = c.getresponse()
+                r.read()
+                c.close()
+                if r.status == 200:
+                    return (time.perf_counter() - t0) * 1000.0
+            except OSError:
+                pass
+            if time.perf_counter() > deadline:
+                raise HarnessError(
+                    f"{self.name} did not answer 200 on {self.health_path} within "
+                    f"{timeout_s}s; log:\n{self.log_tail()}")
+            time.sleep(0.002)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        p = self.proc
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=5)
+        PIDS.remove(p.pid)
+        if self in LIVE:
+            LIVE.remove(self)
+        self.proc = None
+
+    def log_tail(self, n: int = 20) -> str:
+        try:
+            lines = self.logfile.read_text(errors="replace").splitlines()
+            return "\n".join(lines[-n:])
+        except (OSError, AttributeError):
+            return "(no log)"
+
+    def status_kib(self, field: str) -> int:
+        """VmRSS / VmHWM of the server process itself, in KiB."""
+        assert self.proc is not None
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise HarnessError(f"{field} missing from /proc/{self.proc.pid}/status")
+
+    def url(self, path: str) -> str:
+        return f"http://{LOOPBACK}:{self.port}{path}"
+
+
+def stop_all() -> None:
+    for s in list(LIVE):
+        try:
+            s.stop()
+        except Exception as e:  # keep stopping the others
+            log(f"stopping {s.name}: {e}")
+
+
+def http_req(port: int, method: str, path: str, body: str | None = None,
+             ctype: str | None = None) -> tuple[int, bytes]:
+    c = http.client.HTTPConnection(LOOPBACK, port, timeout=10)
+    headers = {"Content-Type": ctype} if ctype else {}
+    c.request(method, path, body=body.encode() if body is not None else None,
+              headers=headers)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, data
+
+
+def jwt_parts(token: str) -> tuple[dict, dict]:
+    def dec(seg: str) -> dict:
+        return json.loads(base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4)))
+    h, p, _sig = token.split(".")
+    return dec(h), dec(p)
+
+
+# --------------------------------------------------------------------------
+# Measurements
+# --------------------------------------------------------------------------
+
+def run_wrk(wrk: str, url: str, conns: int, threads: int, seconds: int,
+            method: str, body: str | None, ctype: str | None) -> dict:
+    env = dict(os.environ, WRK_METHOD=method, WRK_BODY=body or "",
+               WRK_CTYPE=ctype or "")
+    cmd = [wrk, "-t", str(max(1, min(threads, conns))), "-c", str(conns),
+           "-d", f"{seconds}s", "--timeout", "5s", "-s", str(LUA), url]
+    try:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                             timeout=seconds + 30)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"wrk did not finish: {' '.join(cmd)}")
+    line = next((l for l in out.stdout.splitlines() if l.startswith("@@BENCH@@ ")), None)
+    if out.returncode != 0 or line is None:
+        raise HarnessError(f"wrk failed (rc={out.returncode}): {' '.join(cmd)}\n"
+                           f"{out.stdout}\n{out.stderr}")
+    r = json.loads(line[len("@@BENCH@@ "):])
+    dur = r["duration_us"] / 1e6
+    r["rps"] = r["requests"] / dur if dur > 0 else 0.0
+    r["p50_ms"] = r["p50_us"] / 1000.0
+    r["p99_ms"] = r["p99_us"] / 1000.0
+    r["errors"] = sum(r[k] for k in ("err_connect", "err_read", "err_write",
+                                     "err_status", "err_timeout"))
+    return r
+
+
+OPENSSL_RE = re.compile(r"^rsa\s+2048 bits\s+\S+s\s+\S+s\s+([0-9.]+)\s+([0-9.]+)", re.M)
+
+
+def openssl_sign_rate(seconds: int, multi: int | None) -> float:
+    cmd = ["openssl", "speed", "-seconds", str(seconds)]
+    if multi:
+        cmd += ["-multi", str(multi)]
+    cmd.append("rsa2048")
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True,
+                             timeout=4 * seconds + 60)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"{' '.join(cmd)} did not finish")
+    m = OPENSSL_RE.search(out.stdout)
+    if out.returncode != 0 or not m:
+        raise HarnessError(f"could not parse sign/s from {' '.join(cmd)}:\n"
+                           f"{out.stdout}\n{out.stderr}")
+    return float(m.group(1))
+
+
+def median(xs: list[float]) -> float:
+    return float(statistics.median(xs)) if xs else float("nan")
+
+
+# --------------------------------------------------------------------------
+# Scenarios
+# --------------------------------------------------------------------------
+
+# (key, title, servers, conns, method, path-attr-or-path, body, ctype)
+def scenarios(ours: Server, theirs: Server):
+    return [
+        dict(key="token_c1", conns=1, servers=[ours, theirs], method="POST",
+             path=lambda s: s.token_path, body=FORM_BODY, ctype=FORM_CT),
+        dict(key="token_c16", conns=16, servers=[ours, theirs], method="POST",
+             path=lambda s: s.token_path, body=FORM_BODY, ctype=FORM_CT),
+        dict(key="mint_c16", conns=16, servers=[ours], method="POST",
+             path=lambda s: s.token_path, body=MINT_BODY, ctype=JSON_CT),
+        dict(key="jwks_c16", conns=16, servers=[ours, theirs], method="GET",
+             path=lambda s: s.jwks_path, body=None, ctype=None),
+    ]
+
+
+def validate(ours: Server, theirs: Server, notes: list[str]) -> None:
+    """One request of each kind before loading: a wrong answer makes the
+    load figures meaningless, so that is a harness error."""
+    for s in (ours, theirs):
+        st, data = http_req(s.port, "POST", s.token_path, FORM_BODY, FORM_CT)
+        if st != 200:
+            raise HarnessError(f"{s.name} POST {s.token_path} (form) -> {st}: {data[:300]!r}")
+        tok = json.loads(data).get("access_token", "")
+        hdr, _ = jwt_parts(tok)
+        if hdr.get("alg") != "RS256":
+            notes.append(f"{s.name}: token alg is {hdr.get('alg')!r}, not RS256")
+        st, data = http_req(s.port, "GET", s.jwks_path)
+        if st != 200 or not json.loads(data).get("keys"):
+            raise HarnessError(f"{s.name} GET {s.jwks_path} -> {st}: {data[:300]!r}")
+    st, data = http_req(ours.port, "POST", ours.token_path, MINT_BODY, JSON_CT)
+    if st != 200:
+        raise HarnessError(f"{OURS} POST /token (JSON persona) -> {st}: {data[:300]!r}")
+    _, claims = jwt_parts(json.loads(data)["access_token"])
+    want = {"sub": "user_alice", "email": "a@x", "roles": ["admin"]}
+    for k, v in want.items():
+        if claims.get(k) != v:
+            notes.append(f"{OURS}: persona mint claim {k}={claims.get(k)!r}, expected {v!r}")
+    if (claims.get("o") or {}).get("id") != "org_1":
+        notes.append(f"{OURS}: persona mint has o={claims.get('o')!r}, expected id org_1")
+
+
+def main() -> int:
+    global PIDS
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bin", required=True, help="mock-idp release binary")
+    ap.add_argument("--oms-dir", required=True, help="node_modules/oauth2-mock-server")
+    ap.add_argument("--workdir", required=True, help="scratch dir (logs)")
+    ap.add_argument("--pidfile", default=None)
+    ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--smoke", action="store_true",
+                    help="1 round, 1 s loads, 3 starts; assert every figure parsed")
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--duration", type=int, default=None, help="seconds per load run")
+    ap.add_argument("--starts", type=int, default=None, help="startups per server")
+    ap.add_argument("--openssl-seconds", type=int, default=None)
+    ap.add_argument("--wrk-threads", type=int, default=1)
+    ap.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
+    a = ap.parse_args()
+
+    rounds = a.rounds or (1 if a.smoke else 3)
+    duration = a.duration or (1 if a.smoke else 5)
+    warmup = 0 if a.smoke else 1
+    starts = a.starts or (3 if a.smoke else 11)
+    ossl_s = a.openssl_seconds or (1 if a.smoke else 3)
+    if rounds < 1 or duration < 1 or starts < 1:
+        raise SystemExit("--rounds, --duration and --starts must be >= 1")
+
+    workdir = Path(a.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    PIDS = PidFile(a.pidfile)
+
+    oms_dir = Path(a.oms_dir)
+    oms_pkg = json.loads((oms_dir / "package.json").read_text())
+    bin_field = oms_pkg["bin"]
+    oms_cli = oms_dir / (bin_field if isinstance(bin_field, str) else bin_field["oauth2-mock-server"])
+    node = shutil.which("node") or "node"
+
+    def ours_env(port: int) -> dict:
+        e = clean_env()
+        e.update(HOST=LOOPBACK, PORT=str(port), USERS_FILE=str(USERS_FILE))
+        return e
+
+    # node runs the CLI directly (no npx wrapper), so the PID we measure is
+    # the real server process.
+    ours = Server(OURS, lambda port: [a.bin], ours_env, "/health", "/token",
+                  "/.well-known/jwks.json", workdir)
+    theirs = Server(THEIRS, lambda port: [node, str(oms_cli), "-a", LOOPBACK, "-p", str(port)],
+                    lambda port: clean_env(), "/.well-known/openid-configuration",
+                    "/token", "/jwks", workdir)
+
+    meta = machine_meta(a, oms_pkg, node)
+    notes: list[str] = []
+    raw: dict = {"rounds": [], "startup_ms": {OURS: [], THEIRS: []}}
+    t_begin = time.perf_counter()
+
+    for rnd in range(rounds):
+        order = [ours, theirs] if rnd % 2 == 0 else [theirs, ours]
+        log(f"round {rnd + 1}/{rounds}: order {order[0].name} first")
+        rr: dict = {"rss_idle_kib": {}, "rss_peak_kib": {}, "load": {}}
+        for s in order:
+            s.start()
+        time.sleep(0.5)
+        for s in order:
+            rr["rss_idle_kib"][s.name] = s.status_kib("VmRSS")
+        if rnd == 0:
+            validate(ours, theirs, notes)
+            line = ours.log_tail(5)
+            if f":{ours.port}" not in line:
+                notes.append(f"{OURS}: startup line does not show port {ours.port}: {line!r}")
+            meta["startup_line"] = line.strip().splitlines()[0] if line.strip() else ""
+        for sc in scenarios(ours, theirs):
+            srv = [s for s in order if s in sc["servers"]]
+            for s in srv:
+                args = (a.wrk, s.url(sc["path"](s)), sc["conns"], a.wrk_threads)
+                req = (sc["method"], sc["body"], sc["ctype"])
+                if warmup:
+                    run_wrk(*args, warmup, *req)
+                r = run_wrk(*args, duration, *req)
+                rr["load"].setdefault(sc["key"], {})[s.name] = r
+                log(f"  {sc['key']:<10} {s.name:<19} {r['rps']:9.0f} req/s  "
+                    f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
+                    + (f"  ERRORS {r['errors']}" if r["errors"] else ""))
+        for s in order:
+            rr["rss_peak_kib"][s.name] = s.status_kib("VmHWM")
+            s.stop()
+        log(f"  openssl speed rsa2048 ({ossl_s}s, 2 processes and 1)")
+        rr["openssl_sign_multi2"] = openssl_sign_rate(ossl_s, 2)
+        rr["openssl_sign_single"] = openssl_sign_rate(ossl_s, None)
+        log(f"  openssl sign/s: {rr['openssl_sign_multi2']:.0f} (2 proc), "
+            f"{rr['openssl_sign_single']:.0f} (1 proc)")
+        raw["rounds"].append(rr)
+
+    log(f"startup: {starts} starts each, alternating")
+    for i in range(starts):
+        for s in ([ours, theirs] if i % 2 == 0 else [theirs, ours]):
+            ms = s.start()
+            s.stop()
+            raw["startup_ms"][s.name].append(ms)
+    log("startup ms: " + ", ".join(
+        f"{k} median {median(v):.1f}" for k, v in raw["startup_ms"].items()))
+
+    meta["loadavg_end"] = os.getloadavg()
+    meta["elapsed_s"] = round(time.perf_counter() - t_begin, 1)
+    meta.update(rounds=rounds, duration_s=duration, warmup_s=warmup, starts=starts,
+                openssl_seconds=ossl_s, wrk_threads=a.wrk_threads,
+                mode="smoke" if a.smoke else "full")
+
+    summary = summarize(raw)
+    missing = nonpositive(summary)
+    if missing:
+        raise HarnessError("figures missing or not positive: " + ", ".join(missing))
+    bad = invalid_runs(raw)
+    if bad:
+        notes.append("runs with non-2xx answers or socket errors (figures not valid): "
+                     + "; ".join(bad))
+    if max(meta["loadavg_start"][0], meta["loadavg_end"][0]) > 0.5:
+        notes.append(f"machine not idle: load average {meta['loadavg_start'][0]:.2f} "
+                     f"at start, {meta['loadavg_end'][0]:.2f} at end (other processes "
+                     "compete for the 2 cores; figures are noisier)")
+
+    table, checks = render_table(summary, meta)
+    md = render_markdown(table, meta, notes)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = "smoke" if a.smoke else "latest"
+    (out / f"{name}.md").write_text(md)
+    (out / f"{name}.json").write_text(json.dumps(
+        {"meta": meta, "summary": summary, "checks": checks, "notes": notes,
+         "raw": raw}, indent=2, default=float) + "\n")
+    print(md)
+    log(f"wrote {out / (name + '.md')} and {name}.json")
+
+    if a.smoke:
+        log(f"smoke: all {count_figures(summary)} figures parsed as positive numbers")
+    if bad:
+        log("some load runs had errors; figures are not valid")
+        return 2
+    return 0
+
+
+# --------------------------------------------------------------------------
+# Reporting
+# --------------------------------------------------------------------------
+
+def machine_meta(a, oms_pkg: dict, node: str) -> dict:
+    def cmd(*argv: str) -> str:
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            if r.returncode != 0:
+                return "unknown"
+            return (r.stdout + r.stderr).strip().splitlines()[0]
+        except (OSError, subprocess.TimeoutExpired, IndexError):
+            return "unknown"
+
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "unknown"
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1048576:.1f} GiB"
+    except OSError:
+        pass
+    bin_dir = Path(a.bin).resolve().parent
+    rev = cmd("git", "-C", str(bin_dir), "rev-parse", "--short", "HEAD")
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu, "cores": os.cpu_count(), "memory": mem,
+        "kernel": platform.release(), "os": _os_name(),
+        "loadavg_start": os.getloadavg(),
+        "mock_idp_bin": str(a.bin), "mock_idp_rev": rev,
+        "oauth2_mock_server": oms_pkg.get("version", "?"),
+        "node": cmd(node, "--version"),
+        "wrk": cmd(a.wrk, "--version").split(" [")[0].replace("wrk ", ""),
+        "openssl": cmd("openssl", "version"),
+        "python": platform.python_version(),
+    }
+
+
+def _os_name() -> str:
+    try:
+        for line in open("/etc/os-release"):
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return platform.system()
+
+
+def summarize(raw: dict) -> dict:
+    rounds = raw["rounds"]
+    s: dict = {"load": {}, "rss_idle_mib": {}, "rss_peak_mib": {}, "startup_ms": {}}
+    keys = sorted({k for r in rounds for k in r["load"]})
+    for k in keys:
+        s["load"][k] = {}
+        names = sorted({n for r in rounds for n in r["load"].get(k, {})})
+        for n in names:
+            runs = [r["load"][k][n] for r in rounds if n in r["load"].get(k, {})]
+            s["load"][k][n] = {
+                "rps": median([x["rps"] for x in runs]),
+                "rps_min": min(x["rps"] for x in runs),
+                "rps_max": max(x["rps"] for x in runs),
+                "p50_ms": median([x["p50_ms"] for x in runs]),
+                "p99_ms": median([x["p99_ms"] for x in runs]),
+            }
+    for n in (OURS, THEIRS):
+        s["rss_idle_mib"][n] = median([r["rss_idle_kib"][n] / 1024 for r in rounds])
+        s["rss_peak_mib"][n] = median([r["rss_peak_kib"][n] / 1024 for r in rounds])
+        v = raw["startup_ms"][n]
+        s["startup_ms"][n] = {"median": median(v), "min": min(v), "max": max(v), "n": len(v)}
+    s["openssl_sign_multi2"] = median([r["openssl_sign_multi2"] for r in rounds])
+    s["openssl_sign_single"] = median([r["openssl_sign_single"] for r in rounds])
+    return s
+
+
+def invalid_runs(raw: dict) -> list[str]:
+    bad = []
+    for i, r in enumerate(raw["rounds"]):
+        for k, per in r["load"].items():
+            for n, x in per.items():
+                if x["errors"] or x["requests"] == 0:
+                    bad.append(f"round {i + 1} {k} {n}: {x['requests']} requests, "
+                               f"status errors {x['err_status']}, socket errors "
+                               f"{x['errors'] - x['err_status']}")
+    return bad
+
+
+def _figures(s: dict):
+    for k, per in s["load"].items():
+        for n, x in per.items():
+            for f in ("rps", "p50_ms", "p99_ms"):
+                yield f"{k}.{n}.{f}", x[f]
+    for n in (OURS, THEIRS):
+        yield f"rss_idle_mib.{n}", s["rss_idle_mib"][n]
+        yield f"rss_peak_mib.{n}", s["rss_peak_mib"][n]
+        yield f"startup_ms.{n}", s["startup_ms"][n]["median"]
+    yield "openssl_sign_multi2", s["openssl_sign_multi2"]
+    yield "openssl_sign_single", s["openssl_sign_single"]
+
+
+def nonpositive(s: dict) -> list[str]:
+    expected = {f"{k}.{n}.rps" for k, ns in (("token_c1", (OURS, THEIRS)),
+                                            ("token_c16", (OURS, THEIRS)),
+                                            ("mint_c16", (OURS,)),
+                                            ("jwks_c16", (OURS, THEIRS))) for n in ns}
+    got = dict(_figures(s))
+    out = [k for k in sorted(expected) if k not in got]
+    out += [k for k, v in got.items()
+            if not isinstance(v, (int, float)) or not v > 0]  # NaN fails too
+    return out
+
+
+def count_figures(s: dict) -> int:
+    return sum(1 for _ in _figures(s))
+
+
+def render_table(s: dict, meta: dict) -> tuple[list[str], list[dict]]:
+    L = s["load"]
+    lim2 = s["openssl_sign_multi2"]
+    checks: list[dict] = []
+
+    def chk(name: str, ok: bool, detail: str) -> str:
+        checks.append({"target": name, "result": "PASS" if ok else "MISS", "detail": detail})
+        return "**PASS**" if ok else "**MISS**"
+
+    def rps(k, n):
+        return L.get(k, {}).get(n, {}).get("rps", float("nan"))
+
+    def lat(k, n):
+        x = L.get(k, {}).get(n)
+        return f"{x['p50_ms']:.2f} / {x['p99_ms']:.2f}" if x else "—"
+
+    def ratio(a, b):
+        return f"{a / b:.2f}×" if b else "—"
+
+    rows = []
+    H = ("Metric", OURS, THEIRS, "ours/theirs", "limit", "ours/limit", "target", "result")
+    rows.append(H)
+
+    # Token endpoint, identical form request on both.
+    o, t = rps("token_c1", OURS), rps("token_c1", THEIRS)
+    rows.append(("Token `client_credentials` (form), 1 conn: req/s", f"{o:,.0f}", f"{t:,.0f}",
+                 ratio(o, t), "", "", f"≥ {TARGET_TOKEN_VS_THEIRS}× theirs",
+                 chk("token 1 conn ≥ 2.5× theirs", o >= TARGET_TOKEN_VS_THEIRS * t,
+                     f"{o / t:.2f}×")))
+    rows.append(("Token, 1 conn: latency p50 / p99 (ms)", lat("token_c1", OURS),
+                 lat("token_c1", THEIRS), "", "", "", "", ""))
+    o, t = rps("token_c16", OURS), rps("token_c16", THEIRS)
+    r1 = chk("token 16 conn ≥ 2.5× theirs", o >= TARGET_TOKEN_VS_THEIRS * t, f"{o / t:.2f}×")
+    r2 = chk("token 16 conn ≥ 60% of openssl 2-process sign/s",
+             o >= TARGET_TOKEN_VS_LIMIT * lim2, f"{o / lim2:.0%}")
+    rows.append(("Token `client_credentials` (form), 16 conn: req/s", f"{o:,.0f}", f"{t:,.0f}",
+                 ratio(o, t), f"{lim2:,.0f} sign/s", f"{o / lim2:.0%}",
+                 f"≥ {TARGET_TOKEN_VS_THEIRS}× theirs; ≥ {TARGET_TOKEN_VS_LIMIT:.0%} of limit",
+                 f"{r1} / {r2}"))
+    p99 = L["token_c16"][OURS]["p99_ms"]
+    rows.append(("Token, 16 conn: latency p50 / p99 (ms)", lat("token_c16", OURS),
+                 lat("token_c16", THEIRS), ratio(p99, L["token_c16"][THEIRS]["p99_ms"]) + " (p99)",
+                 "", "", f"p99 ≤ {TARGET_TOKEN_P99_MS:g} ms",
+                 chk("token 16 conn p99 ≤ 10 ms", p99 <= TARGET_TOKEN_P99_MS, f"{p99:.2f} ms")))
+    o = rps("mint_c16", OURS)
+    rows.append(("JSON mint, persona + custom claims, 16 conn: req/s", f"{o:,.0f}", "n/a",
+                 "", f"{lim2:,.0f} sign/s", f"{o / lim2:.0%}", "", ""))
+    rows.append(("JSON mint, 16 conn: latency p50 / p99 (ms)", lat("mint_c16", OURS), "n/a",
+                 "", "", "", "", ""))
+    o, t = rps("jwks_c16", OURS), rps("jwks_c16", THEIRS)
+    rows.append(("JWKS, 16 conn: req/s", f"{o:,.0f}", f"{t:,.0f}", ratio(o, t), "", "",
+                 f"≥ {TARGET_JWKS_VS_THEIRS}× theirs",
+                 chk("JWKS ≥ 2× theirs", o >= TARGET_JWKS_VS_THEIRS * t, f"{o / t:.2f}×")))
+    rows.append(("JWKS, 16 conn: latency p50 / p99 (ms)", lat("jwks_c16", OURS),
+                 lat("jwks_c16", THEIRS), "", "", "", "", ""))
+    so, st = s["startup_ms"][OURS], s["startup_ms"][THEIRS]
+    rows.append((f"Startup, spawn → first 200 (ms, median of {so['n']}; min–max)",
+                 f"{so['median']:.1f} ({so['min']:.1f}–{so['max']:.1f})",
+                 f"{st['median']:.1f} ({st['min']:.1f}–{st['max']:.1f})",
+                 ratio(so["median"], st["median"]), "", "", f"≤ {TARGET_STARTUP_MS:g} ms",
+                 chk("startup median ≤ 100 ms", so["median"] <= TARGET_STARTUP_MS,
+                     f"{so['median']:.1f} ms")))
+    o, t = s["rss_idle_mib"][OURS], s["rss_idle_mib"][THEIRS]
+    rows.append(("RSS idle after startup (VmRSS, MiB)", f"{o:.1f}", f"{t:.1f}", ratio(o, t),
+                 "", "", f"≤ {TARGET_IDLE_RSS_MIB:g} MiB",
+                 chk("idle RSS ≤ 10 MiB", o <= TARGET_IDLE_RSS_MIB, f"{o:.1f} MiB")))
+    o, t = s["rss_peak_mib"][OURS], s["rss_peak_mib"][THEIRS]
+    rows.append(("RSS peak after the load runs (VmHWM, MiB)", f"{o:.1f}", f"{t:.1f}",
+                 ratio(o, t), "", "", "", ""))
+    rows.append(("Limit: `openssl speed rsa2048` sign/s, 2 processes / 1 process", "", "", "",
+                 f"{lim2:,.0f} / {s['openssl_sign_single']:,.0f}", "", "", ""))
+
+    def fmt(r):
+        return "| " + " | ".join(r) + " |"
+    lines = [fmt(rows[0]), "|" + "|".join(["---"] + ["--:"] * 5 + ["---", "---"]) + "|"]
+    lines += [fmt(r) for r in rows[1:]]
+    return lines, checks
+
+
+def render_markdown(table: list[str], meta: dict, notes: list[str]) -> str:
+    m = meta
+    head = [
+        f"# mock-idp benchmark ({m['mode']} run, {m['date']})",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, {m['os']}, "
+        f"kernel {m['kernel']}. Load average {m['loadavg_start'][0]:.2f} at start, "
+        f"{m['loadavg_end'][0]:.2f} at end.",
+        f"mock-idp `{m['mock_idp_rev']}` (release) vs oauth2-mock-server {m['oauth2_mock_server']} "
+        f"on Node {m['node']}; wrk {m['wrk']} ({m['wrk_threads']} thread); {m['openssl']}.",
+        f"Medians of {m['rounds']} round(s), servers alternated; each load run "
+        f"{m['duration_s']} s after {m['warmup_s']} s warm-up, 127.0.0.1, keep-alive. "
+        f"Harness time {m['elapsed_s']} s.",
+        "",
+    ]
+    tail = ["", "ours/theirs > 1 is better for req/s, < 1 for latency, startup and memory. "
+            "\"limit\" is what OpenSSL signs RSA-2048 on this machine in the same run."]
+    if notes:
+        tail += ["", "Notes:"] + [f"- {n}" for n in notes]
+    return "\n".join(head + table + tail) + "\n"
+
+
+def _on_term(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _on_term)
+    signal.signal(signal.SIGHUP, _on_term)
+    rc = 1
+    try:
+        rc = main()
+    except HarnessError as e:
+        log(f"error: {e}")
+        rc = 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        rc = 130
+    finally:
+        stop_all()
+    sys.exit(rc)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# CI stage: the Playwright example (examples/playwright) in Debian's Chromium.
+#
+#   scripts/ci/playwright.sh [playwright test args...]
+#
+# Installs chromium (apt) and the example's pinned npm packages (npm ci, with
+# Playwright's own browser download skipped), builds or locates the release
+# binary (MOCK_IDP_BIN overrides), then runs `playwright test`, which starts
+# mock-idp and the example app on 127.0.0.1:18081/18082 itself.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+EXAMPLE_DIR="$REPO_ROOT/examples/playwright"
+
+command -v node >/dev/null && command -v npm >/dev/null || die "node and npm (>= 20) are needed"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || die "node >= 20 is needed, found $(node --version)"
+
+apt_install chromium
+[ -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ] || die "no Chromium at ${CHROMIUM_BIN:-/usr/bin/chromium}"
+
+log "npm ci (examples/playwright)"
+(cd "$EXAMPLE_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 600 \
+  npm ci --no-audit --no-fund --loglevel=error)
+
+log "typecheck (examples/playwright)"
+(cd "$EXAMPLE_DIR" && timeout 120 ./node_modules/.bin/tsc --noEmit)
+
+log "mock-idp release binary"
+MOCK_IDP_BIN="$(release_binary)"
+[ -x "$MOCK_IDP_BIN" ] || die "mock-idp binary not found at $MOCK_IDP_BIN"
+export MOCK_IDP_BIN
+
+log "playwright test"
+cd "$EXAMPLE_DIR"
+# The config's globalTimeout (5 min) bounds the run; timeout(1) is the backstop.
+exec timeout --kill-after=15 600 ./node_modules/.bin/playwright test "$@"

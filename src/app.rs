@@ -1,0 +1,96 @@
+//! Shared state and the router: `router(state)` assembles one sub-router per
+//! area (see [`crate::routes`]) and adds the tower layers (trace, CORS, body limit).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, Uri};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::claims::MintContext;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::keys::KeyStore;
+use crate::routes;
+
+/// Largest request body accepted, in bytes (larger -> 413).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Everything a handler needs, shared behind an `Arc`.
+#[derive(Debug)]
+pub struct AppState {
+    /// The resolved configuration.
+    pub config: Config,
+    /// Signing key, own public keys and the merged JWKS.
+    pub keys: Arc<KeyStore>,
+}
+
+/// The state type handlers extract.
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    /// State for `config` with the given key store.
+    pub fn new(config: Config, keys: KeyStore) -> SharedState {
+        Arc::new(AppState {
+            config,
+            keys: Arc::new(keys),
+        })
+    }
+
+    /// The server-side defaults for minting.
+    pub fn mint_context(&self) -> MintContext<'_> {
+        MintContext {
+            issuer: &self.config.issuer,
+            audience: self.config.audience.as_ref(),
+            token_ttl: self.config.token_ttl,
+            users: &self.config.users,
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: SharedState) -> Router {
+    let cors = cors_layer(state.config.cors_origins.as_deref());
+    Router::new()
+        .merge(routes::token::router())
+        .merge(routes::jwks::router())
+        .merge(routes::discovery::router())
+        .merge(routes::health::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn cors_layer(origins: Option<&[String]>) -> CorsLayer {
+    match origins {
+        // Browser fixtures call mock-idp from any dev origin by default.
+        None => CorsLayer::permissive(),
+        Some(list) => {
+            let values: Vec<HeaderValue> = list
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect();
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(values))
+                .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+                .allow_headers(tower_http::cors::Any)
+        }
+    }
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!(
+        "no endpoint at {}; see {} for the endpoints",
+        uri.path(),
+        routes::paths::DISCOVERY
+    ))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not supported on {}", uri.path()))
+}

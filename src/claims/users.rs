@@ -1,0 +1,135 @@
+//! Personas: named users with their claims (`USERS_FILE` or `users:` in the
+//! config file), so a test asks for `{"user": "alice"}` and gets her token.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{Audience, Preset};
+
+/// One named user. Every field is optional; request fields override these.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Persona {
+    /// Subject; defaults to `user_<name>`.
+    pub sub: Option<String>,
+    /// Organisation id (Clerk `o.id`).
+    pub org_id: Option<String>,
+    /// Organisation role (Clerk `o.rol`, `org:` prefix stripped).
+    pub org_role: Option<String>,
+    /// Organisation slug (Clerk `o.slg`).
+    pub org_slug: Option<String>,
+    /// Audience of this user's tokens.
+    pub aud: Option<Audience>,
+    /// Authorized party.
+    pub azp: Option<String>,
+    /// Space-separated scopes.
+    pub scope: Option<String>,
+    /// Claims preset for this user.
+    pub preset: Option<Preset>,
+    /// Extra claims (email, name, roles, ...), merged after the preset.
+    #[serde(default)]
+    pub claims: Map<String, Value>,
+    /// Password for the OAuth `password` grant and the login page; none = any password.
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for Persona {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Persona")
+            .field("sub", &self.sub)
+            .field("org_id", &self.org_id)
+            .field("org_role", &self.org_role)
+            .field("org_slug", &self.org_slug)
+            .field("claims", &self.claims)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Persona {
+    /// The subject of this persona's tokens.
+    pub fn subject(&self, name: &str) -> String {
+        self.sub.clone().unwrap_or_else(|| format!("user_{name}"))
+    }
+}
+
+/// All personas by name (sorted, so listings are stable).
+pub type Users = BTreeMap<String, Persona>;
+
+/// Why a users file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("users file {path}: {reason}")]
+pub struct UsersFileError {
+    /// The file as given.
+    pub path: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Parses a users file: a YAML (or JSON) map of name -> [`Persona`].
+pub fn parse_users(text: &str) -> Result<Users, String> {
+    if text.trim().is_empty() {
+        return Ok(Users::new());
+    }
+    let users: Option<Users> = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+    let users = users.unwrap_or_default();
+    if let Some(bad) = users.keys().find(|name| name.trim().is_empty()) {
+        return Err(format!("persona name {bad:?} is empty"));
+    }
+    Ok(users)
+}
+
+/// Reads and parses the users file at `path`.
+pub fn load_users(path: &Path) -> Result<Users, UsersFileError> {
+    let err = |reason: String| UsersFileError {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read it: {e}")))?;
+    parse_users(&text).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_yaml_and_json() {
+        let yaml = "alice: {sub: user_alice, org_id: org_1, org_role: admin, password: pw, claims: {email: a@x}}\nbob: {}\n";
+        let users = parse_users(yaml).unwrap();
+        assert_eq!(users["alice"].org_id.as_deref(), Some("org_1"));
+        assert_eq!(users["alice"].claims["email"], "a@x");
+        assert_eq!(users["bob"].subject("bob"), "user_bob");
+        assert!(!format!("{:?}", users["alice"]).contains("pw"));
+
+        let json = r#"{"carol": {"sub": "u_c", "aud": ["a", "b"], "preset": "plain"}}"#;
+        let users = parse_users(json).unwrap();
+        assert_eq!(users["carol"].preset, Some(Preset::Plain));
+        assert!(parse_users("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejects_unknown_fields_and_bad_types() {
+        let err = parse_users("alice: {subject: x}").unwrap_err();
+        assert!(err.contains("unknown field `subject`"), "{err}");
+        let err = parse_users("alice: {claims: [1]}").unwrap_err();
+        assert!(err.contains("claims"), "{err}");
+        let err = parse_users("- alice").unwrap_err();
+        assert!(!err.is_empty());
+    }
+
+    #[test]
+    fn load_names_the_file() {
+        let err = load_users(Path::new("/nonexistent/users.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/nonexistent/users.yaml") && err.contains("cannot read"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! Command line: every option is a flag and an environment variable (the
+//! flag wins); a YAML config file (`--config`) is the lowest layer. Options
+//! are `Option`s here so [`crate::config`] can tell "not given" from a default.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A mock OAuth 2.0 / OpenID Connect identity provider for test stacks.
+/// Never run it in production: it refuses to start when NODE_ENV or APP_ENV
+/// is production/prod.
+#[derive(Debug, Parser)]
+#[command(name = "mock-idp", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options shared by every subcommand.
+    #[command(flatten)]
+    pub opts: Opts,
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+pub enum Command {
+    /// Run the identity provider (the default).
+    Serve,
+    /// GET /health on the configured host and port; exit 0 when it answers
+    /// 200, 1 otherwise (for container images without a shell).
+    Healthcheck,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Every option of `mock-idp`; the default is given where one exists.
+#[derive(Debug, Default, Clone, Args)]
+pub struct Opts {
+    /// YAML config file (lowest precedence; unknown keys are an error).
+    #[arg(long, env = "CONFIG_FILE", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Bind address [default: 127.0.0.1; the container image sets 0.0.0.0].
+    #[arg(long, env = "HOST", global = true)]
+    pub host: Option<String>,
+    /// Bind port; 0 picks any free port [default: 8081].
+    #[arg(long, env = "PORT", global = true)]
+    pub port: Option<u16>,
+    /// `iss` of minted tokens and of discovery [default: https://issuer.local].
+    #[arg(long, env = "ISSUER", global = true, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// Default `aud` of minted tokens [default: none, no `aud` claim].
+    #[arg(long, env = "AUDIENCE", global = true)]
+    pub audience: Option<String>,
+    /// Seconds until `exp` [default: 900].
+    #[arg(long, env = "TOKEN_TTL", global = true, value_name = "SECONDS")]
+    pub token_ttl: Option<i64>,
+    /// Fixed key id; `dev-key` reproduces the classic fixed id [default: RFC 7638 thumbprint].
+    #[arg(long, env = "KID", global = true)]
+    pub kid: Option<String>,
+    /// Directory for private.pem/public.pem so restarts keep the key [default: key in memory only].
+    #[arg(long, env = "PERSIST_KEYS_DIR", global = true, value_name = "DIR")]
+    pub persist_keys_dir: Option<PathBuf>,
+    /// Personas file (YAML or JSON): name -> {sub, org_id, org_role, org_slug, claims, ...}.
+    #[arg(long = "users", env = "USERS_FILE", global = true, value_name = "FILE")]
+    pub users_file: Option<PathBuf>,
+    /// Comma-separated peer base URLs; enables key federation.
+    #[arg(long, env = "PEERS", global = true, value_name = "URLS")]
+    pub peers: Option<String>,
+    /// How often peers' keys are fetched, in seconds [default: 30].
+    #[arg(long, env = "PEER_REFRESH_SEC", global = true, value_name = "SECONDS")]
+    pub peer_refresh_sec: Option<u64>,
+    /// Prefix of this replica's `kid` (e.g. the pod name).
+    #[arg(long, env = "INSTANCE_ID", global = true)]
+    pub instance_id: Option<String>,
+    /// Comma-separated origins allowed by CORS, or `*` [default: *].
+    #[arg(long, env = "CORS_ORIGINS", global = true, value_name = "ORIGINS")]
+    pub cors_origins: Option<String>,
+    /// Base URL for endpoint URLs in discovery [default: taken from each request's Host].
+    #[arg(long, env = "PUBLIC_URL", global = true, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Log format [default: text]. Verbosity comes from RUST_LOG.
+    #[arg(long, env = "LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+}

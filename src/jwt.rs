@@ -1,0 +1,140 @@
+//! Compact JWS (RFC 7515) encoding with a cached signing key, and verification
+//! of tokens against the merged key set.
+//!
+//! Signing is the hot path: the JOSE header is encoded once per key and the
+//! RSA key pair is parsed once ([`crate::keys::SigningKey`]); per token we only
+//! serialize the claims, base64url them and sign.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Validation};
+use serde_json::{Map, Value};
+
+use crate::keys::{JwksSnapshot, KeyError, SigningKey};
+
+/// Signs `claims` with `key` and returns the compact JWS.
+pub fn encode(key: &SigningKey, claims: &Map<String, Value>) -> Result<String, KeyError> {
+    let payload = serde_json::to_vec(claims).map_err(|_| KeyError::Sign)?;
+    let header = key.header_b64();
+    let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 2 + 344);
+    token.push_str(header);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+    let signature = key.sign(token.as_bytes())?;
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+    Ok(token)
+}
+
+/// Why a presented token was not accepted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    /// Not three base64url parts, bad JSON, or not RS256.
+    #[error("token is malformed: {0}")]
+    Malformed(String),
+    /// No `kid`, or a `kid` no known key has.
+    #[error("token was signed by an unknown key (kid {0:?})")]
+    UnknownKey(String),
+    /// The signature or a time claim does not check out.
+    #[error("token is invalid: {0}")]
+    Invalid(String),
+}
+
+/// Verifies `token` against `keys`: RS256 signature by a known `kid`, `exp`
+/// and `nbf` (no leeway), and `iss` when `issuer` is given. Returns the claims.
+pub fn verify(
+    token: &str,
+    keys: &JwksSnapshot,
+    issuer: Option<&str>,
+) -> Result<Map<String, Value>, VerifyError> {
+    let header =
+        jsonwebtoken::decode_header(token).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+    if header.alg != Algorithm::RS256 {
+        return Err(VerifyError::Malformed(format!(
+            "alg is {:?}, expected RS256",
+            header.alg
+        )));
+    }
+    let kid = header.kid.unwrap_or_default();
+    let key = keys
+        .decoding_key(&kid)
+        .ok_or_else(|| VerifyError::UnknownKey(kid.clone()))?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.leeway = 0;
+    validation.validate_nbf = true;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    validation.required_spec_claims.insert("exp".into());
+    if let Some(iss) = issuer {
+        validation.set_issuer(&[iss]);
+    }
+    jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| VerifyError::Invalid(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeyStore, KidPolicy};
+    use serde_json::json;
+
+    fn claims(exp_offset: i64) -> Map<String, Value> {
+        let now = crate::unix_now();
+        json!({"sub": "s", "iss": "https://i", "exp": now + exp_offset, "nbf": now - 1})
+            .as_object()
+            .cloned()
+            .unwrap()
+    }
+
+    #[test]
+    fn encode_then_verify_round_trips() {
+        let store = KeyStore::new(SigningKey::generate(&KidPolicy::default()).unwrap());
+        let token = encode(store.signing_key(), &claims(60)).unwrap();
+        assert_eq!(token.split('.').count(), 3);
+        let got = verify(&token, &store.merged(), Some("https://i")).unwrap();
+        assert_eq!(got["sub"], "s");
+    }
+
+    #[test]
+    fn verify_rejects_what_it_must() {
+        let store = KeyStore::new(SigningKey::generate(&KidPolicy::default()).unwrap());
+        let other = SigningKey::generate(&KidPolicy::default()).unwrap();
+        let keys = store.merged();
+        let good = encode(store.signing_key(), &claims(60)).unwrap();
+
+        let expired = encode(store.signing_key(), &claims(-5)).unwrap();
+        assert!(matches!(
+            verify(&expired, &keys, None),
+            Err(VerifyError::Invalid(_))
+        ));
+        assert!(matches!(
+            verify(&good, &keys, Some("https://x")),
+            Err(VerifyError::Invalid(_))
+        ));
+        let foreign = encode(&other, &claims(60)).unwrap();
+        assert_eq!(
+            verify(&foreign, &keys, None),
+            Err(VerifyError::UnknownKey(other.kid().into()))
+        );
+        assert!(matches!(
+            verify("garbage", &keys, None),
+            Err(VerifyError::Malformed(_))
+        ));
+        let mut tampered = good.clone();
+        tampered.replace_range(good.len() - 4.., "AAAA");
+        assert!(matches!(
+            verify(&tampered, &keys, None),
+            Err(VerifyError::Invalid(_))
+        ));
+        let hs = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256"}"#),
+            "e30.sig"
+        );
+        assert!(matches!(
+            verify(&hs, &keys, None),
+            Err(VerifyError::Malformed(_))
+        ));
+    }
+}
