@@ -25,6 +25,8 @@ pub struct AppState {
     pub config: Config,
     /// Signing key, own public keys and the merged JWKS.
     pub keys: Arc<KeyStore>,
+    /// Used codes, rotated refresh tokens and revoked tokens (per replica).
+    pub spent: crate::oauth::SpentJtis,
 }
 
 /// The state type handlers extract.
@@ -36,6 +38,7 @@ impl AppState {
         Arc::new(AppState {
             config,
             keys: Arc::new(keys),
+            spent: crate::oauth::SpentJtis::default(),
         })
     }
 
@@ -58,6 +61,9 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::jwks::router())
         .merge(routes::discovery::router())
         .merge(routes::health::router())
+        .merge(routes::authorize::router())
+        .merge(routes::userinfo::router())
+        .merge(routes::introspect::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
