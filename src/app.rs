@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -13,6 +15,7 @@ use crate::claims::MintContext;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::keys::KeyStore;
+use crate::metrics::Metrics;
 use crate::routes;
 
 /// Largest request body accepted, in bytes (larger -> 413).
@@ -25,6 +28,8 @@ pub struct AppState {
     pub config: Config,
     /// Signing key, own public keys and the merged JWKS.
     pub keys: Arc<KeyStore>,
+    /// Prometheus counters.
+    pub metrics: Metrics,
 }
 
 /// The state type handlers extract.
@@ -36,6 +41,7 @@ impl AppState {
         Arc::new(AppState {
             config,
             keys: Arc::new(keys),
+            metrics: Metrics::default(),
         })
     }
 
@@ -58,6 +64,8 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::jwks::router())
         .merge(routes::discovery::router())
         .merge(routes::health::router())
+        .merge(routes::metrics::router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), track_latency))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -81,6 +89,23 @@ fn cors_layer(origins: Option<&[String]>) -> CorsLayer {
                 .allow_headers(tower_http::cors::Any)
         }
     }
+}
+
+/// Records each routed request's latency under its route pattern.
+async fn track_latency(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let start = std::time::Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    if let Some(route) = route {
+        state
+            .metrics
+            .observe_request(method.as_str(), &route, start.elapsed());
+    }
+    response
 }
 
 async fn not_found(uri: Uri) -> ApiError {

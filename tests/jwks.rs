@@ -237,3 +237,42 @@ async fn cors_is_permissive_by_default_and_configurable() {
         .unwrap();
     assert!(!denied.headers().contains_key("access-control-allow-origin"));
 }
+
+#[tokio::test]
+async fn metrics_count_tokens_jwks_and_latency() {
+    let app = spawn_app(test_config()).await;
+    app.token(json!({})).await;
+    app.token(json!({"preset": "plain"})).await;
+    app.token(json!({"preset": "plain"})).await;
+    let cc = app
+        .client
+        .post(app.url("/token"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", "svc")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cc.status(), 200);
+    app.jwks("/certs").await;
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = res.text().await.unwrap();
+    for line in [
+        "mock_idp_tokens_issued_total{grant=\"mint\",preset=\"clerk\"} 1",
+        "mock_idp_tokens_issued_total{grant=\"mint\",preset=\"plain\"} 2",
+        "mock_idp_tokens_issued_total{grant=\"client_credentials\",preset=\"plain\"} 1",
+        "mock_idp_jwks_requests_total 1",
+        "mock_idp_http_request_duration_seconds_count{route=\"/token\",method=\"POST\"} 4",
+        "mock_idp_http_request_duration_seconds_count{route=\"/certs\",method=\"GET\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+}

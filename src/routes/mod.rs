@@ -4,6 +4,7 @@
 pub mod discovery;
 pub mod health;
 pub mod jwks;
+pub mod metrics;
 pub mod token;
 
 use axum::http::HeaderMap;
@@ -26,6 +27,8 @@ pub mod paths {
     pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
     /// Liveness/readiness.
     pub const HEALTH: &str = "/health";
+    /// Prometheus metrics.
+    pub const METRICS: &str = "/metrics";
 }
 
 /// The external base URL of this server as the client sees it: `PUBLIC_URL`
