@@ -18,6 +18,7 @@
 //! - [`jwt`]: compact JWS encoding with a cached signing key, and verification.
 //! - [`error`]: [`error::ApiError`], rendered as RFC 6749 §5.2 JSON errors.
 //! - [`app`]: shared state and `router(state)` with its tower layers.
+//! - [`metrics`]: Prometheus counters and latency histograms (`GET /metrics`).
 //! - [`oauth`]: OAuth 2.0 grants and client authentication behind `POST /token`.
 //! - [`routes`]: one module per HTTP area (token, jwks, discovery, health).
 //! - [`server`]: `run(listener, state, shutdown)`, the serving loop.
@@ -31,6 +32,7 @@ pub mod error;
 pub mod healthcheck;
 pub mod jwt;
 pub mod keys;
+pub mod metrics;
 pub mod oauth;
 pub mod prod_guard;
 pub mod routes;

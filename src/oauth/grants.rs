@@ -10,6 +10,7 @@ use crate::app::SharedState;
 use crate::claims::{self, Audience, MintRequest, Preset};
 use crate::error::ApiError;
 use crate::jwt;
+use crate::metrics::Grant;
 use crate::routes::token::TokenResponse;
 
 /// `client_credentials` (RFC 6749 §4.4): `sub` = client id, scope echoed,
@@ -45,6 +46,9 @@ pub fn client_credentials(
         ..MintRequest::default()
     };
     let minted = claims::build(&req, &state.mint_context(), now)?;
+    state
+        .metrics
+        .token_issued(Grant::ClientCredentials, minted.preset);
     Ok(TokenResponse {
         access_token: jwt::encode(state.keys.signing_key(), &minted.claims)?,
         token_type: "Bearer",
@@ -85,6 +89,7 @@ pub fn password(
             login: &login,
             scope,
             nonce: None,
+            kind: Grant::Password,
         },
         now,
     )
@@ -204,6 +209,7 @@ pub fn authorization_code(
             login: &code.login,
             scope: code.scope.clone(),
             nonce: code.nonce.clone(),
+            kind: Grant::AuthorizationCode,
         },
         now,
     )
@@ -265,6 +271,7 @@ pub fn refresh_token(
             login: &refresh.login,
             scope,
             nonce: None,
+            kind: Grant::RefreshToken,
         },
         now,
     )

@@ -13,6 +13,7 @@ use crate::app::SharedState;
 use crate::claims::{self, MintRequest, Persona, Preset};
 use crate::error::ApiError;
 use crate::jwt;
+use crate::metrics::Grant;
 use crate::routes::token::TokenResponse;
 
 /// Whether the space-separated `scope` contains `wanted`.
@@ -38,6 +39,8 @@ pub struct UserGrant<'a> {
     pub scope: Option<String>,
     /// OIDC `nonce` from the authorization request (code flow only).
     pub nonce: Option<String>,
+    /// The grant, for the metrics.
+    pub kind: Grant,
 }
 
 /// The persona `login` names, which must exist on this replica.
@@ -88,6 +91,7 @@ pub fn issue(
         now,
     )?;
     let access_token = jwt::encode(state.keys.signing_key(), &access.claims)?;
+    state.metrics.token_issued(grant.kind, access.preset);
 
     let id_token = if has_scope(grant.scope.as_deref(), "openid") {
         let claims = id_token_claims(state, grant, extra, &access_token, now)?;

@@ -7,6 +7,7 @@ pub mod health;
 pub mod introspect;
 pub mod jwks;
 pub mod login_page;
+pub mod metrics;
 pub mod token;
 pub mod userinfo;
 
@@ -42,6 +43,8 @@ pub mod paths {
     pub const REVOKE: &str = "/revoke";
     /// OIDC RP-initiated logout (`end_session_endpoint`).
     pub const LOGOUT: &str = "/logout";
+    /// Prometheus metrics.
+    pub const METRICS: &str = "/metrics";
 }
 
 /// The external base URL of this server as the client sees it: `PUBLIC_URL`
