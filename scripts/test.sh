@@ -16,9 +16,10 @@ stage_rust() {
     cargo nextest run --locked --all-targets --no-fail-fast
 }
 stage_pyjwt() { bash scripts/ci/e2e-pyjwt.sh; }
+stage_oidc() { bash scripts/ci/oidc-e2e.sh; }
 stage_playwright() { bash scripts/ci/playwright.sh; }
 
-ALL_STAGES=(rust pyjwt playwright)
+ALL_STAGES=(rust pyjwt oidc playwright)
 STAGES=("${@:-${ALL_STAGES[@]}}")
 
 passed=0 failed=0 failed_names=()
