@@ -122,7 +122,7 @@ pub fn login(req: &AuthzRequest, users: &Users, prefill: &Prefill<'_>) -> String
                 details.push(format!("{role} {org}").trim().to_string());
             }
             if persona.password.is_some() {
-                details.push("password required".into());
+                details.push("password required: type it below, then pick".into());
             }
             let _ = writeln!(
                 b,
