@@ -19,8 +19,10 @@
 //! - [`error`]: [`error::ApiError`], rendered as RFC 6749 §5.2 JSON errors.
 //! - [`app`]: shared state and `router(state)` with its tower layers.
 //! - [`metrics`]: Prometheus counters and latency histograms (`GET /metrics`).
-//! - [`oauth`]: OAuth 2.0 grants and client authentication behind `POST /token`.
-//! - [`routes`]: one module per HTTP area (token, jwks, discovery, health).
+//! - [`oauth`]: OAuth 2.0 / OIDC logic: client authentication, grants, codes and
+//!   refresh tokens, authorization requests, userinfo/introspection/revocation.
+//! - [`routes`]: one module per HTTP area (token, jwks, discovery, health,
+//!   authorize + login page + logout, userinfo, introspect/revoke, metrics).
 //! - [`server`]: `run(listener, state, shutdown)`, the serving loop.
 //! - [`healthcheck`]: the `mock-idp healthcheck` client for shell-less images.
 
