@@ -370,6 +370,17 @@ async fn token_endpoint_errors() {
             "password",
         ),
         (
+            "public client, client_credentials",
+            None,
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", "native"),
+            ],
+            400,
+            "unauthorized_client",
+            "public",
+        ),
+        (
             "unsupported grant",
             Some(cli.clone()),
             vec![("grant_type", "implicit")],

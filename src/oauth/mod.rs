@@ -39,7 +39,7 @@ pub struct Client {
     pub registration: Option<ClientConfig>,
 }
 
-/// Form fields of a token request.
+/// Form fields (or query parameters) of an OAuth request, in order.
 #[derive(Debug, Default)]
 pub struct Form(Vec<(String, String)>);
 
@@ -128,9 +128,17 @@ pub async fn token_grant(
 }
 
 /// A registered client may only use the grants it lists (RFC 7591
-/// `grant_types`; none listed = all); `unauthorized_client` otherwise.
+/// `grant_types`; none listed = all), and a public one never
+/// `client_credentials` (RFC 6749 §4.4); `unauthorized_client` otherwise.
 pub fn check_grant_allowed(client: &Client, grant_type: &str) -> Result<(), ApiError> {
     match &client.registration {
+        Some(reg) if reg.client_secret.is_none() && grant_type == "client_credentials" => {
+            Err(ApiError::UnauthorizedClient(format!(
+                "grant_type: client {:?} is public (no client_secret) and cannot use \
+                 client_credentials",
+                client.id
+            )))
+        }
         Some(reg)
             if !reg.grant_types.is_empty() && !reg.grant_types.iter().any(|g| g == grant_type) =>
         {

@@ -35,6 +35,7 @@ fn object(v: Value) -> Map<String, Value> {
 /// - `svc`: confidential (`svc-secret`), client_credentials only, claims and scope.
 /// - `cli`: confidential (`cli-secret`), every grant (none listed).
 /// - `noref`: confidential (`noref-secret`), password only: no refresh token.
+/// - `native`: public, every grant (none listed).
 pub fn clients() -> Vec<ClientConfig> {
     vec![
         ClientConfig {
@@ -74,6 +75,11 @@ pub fn clients() -> Vec<ClientConfig> {
             client_secret: Some("noref-secret".into()),
             redirect_uris: vec!["http://noref.test/cb".into()],
             grant_types: vec!["password".into()],
+            ..Default::default()
+        },
+        ClientConfig {
+            client_id: "native".into(),
+            redirect_uris: vec!["com.example.native:/cb".into()],
             ..Default::default()
         },
     ]
