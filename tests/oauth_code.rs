@@ -77,6 +77,22 @@ async fn code_flow_with_s256_pkce_nonce_and_state() {
     assert!(auth_time <= id["iat"].as_i64().unwrap());
     assert!(r.body["refresh_token"].is_string());
 
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "mock_idp_tokens_issued_total{grant=\"authorization_code\",preset=\"clerk\"} 1"
+        ),
+        "the code grant is counted: {metrics}"
+    );
+
     // Replay of the same code.
     let replay = token(
         &app,
