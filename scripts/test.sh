@@ -17,8 +17,9 @@ stage_rust() {
 }
 stage_pyjwt() { bash scripts/ci/e2e-pyjwt.sh; }
 stage_playwright() { bash scripts/ci/playwright.sh; }
+stage_container() { bash scripts/ci/container.sh; }
 
-ALL_STAGES=(rust pyjwt playwright)
+ALL_STAGES=(rust pyjwt playwright container)
 STAGES=("${@:-${ALL_STAGES[@]}}")
 
 passed=0 failed=0 failed_names=()
