@@ -12,6 +12,7 @@ use tower_http::trace::TraceLayer;
 use crate::claims::MintContext;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::federation::Federation;
 use crate::keys::KeyStore;
 use crate::routes;
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub config: Config,
     /// Signing key, own public keys and the merged JWKS.
     pub keys: Arc<KeyStore>,
+    /// Peer federation (settings and last status); `None` without peers.
+    pub federation: Option<Arc<Federation>>,
 }
 
 /// The state type handlers extract.
@@ -33,9 +36,11 @@ pub type SharedState = Arc<AppState>;
 impl AppState {
     /// State for `config` with the given key store.
     pub fn new(config: Config, keys: KeyStore) -> SharedState {
+        let federation = Federation::from_config(&config).map(Arc::new);
         Arc::new(AppState {
             config,
             keys: Arc::new(keys),
+            federation,
         })
     }
 
@@ -58,6 +63,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::jwks::router())
         .merge(routes::discovery::router())
         .merge(routes::health::router())
+        .merge(routes::cluster::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
