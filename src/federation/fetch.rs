@@ -118,22 +118,24 @@ impl Fetcher {
         Ok(body)
     }
 
-    /// One line with the innermost cause ("connection refused"), not just
-    /// reqwest's "error sending request".
+    /// One line with the innermost cause ("cannot connect: Connection
+    /// refused"), not reqwest's "error sending request for url (...)".
     fn describe(&self, e: &reqwest::Error) -> String {
         if e.is_timeout() {
             return self.timed_out();
         }
-        let mut chain = vec![e.to_string()];
-        let mut source = std::error::Error::source(e);
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !chain.iter().any(|c| c.contains(&text)) {
-                chain.push(text);
-            }
-            source = cause.source();
+        let mut cause: &dyn std::error::Error = e;
+        while let Some(inner) = cause.source() {
+            cause = inner;
         }
-        chain.join(": ")
+        let what = if e.is_connect() {
+            "cannot connect"
+        } else if e.is_body() || e.is_decode() {
+            "reading the answer failed"
+        } else {
+            "request failed"
+        };
+        format!("{what}: {cause}")
     }
 }
 
