@@ -71,7 +71,8 @@ pub struct Opts {
     /// Personas file (YAML or JSON): name -> {sub, org_id, org_role, org_slug, claims, ...}.
     #[arg(long = "users", env = "USERS_FILE", global = true, value_name = "FILE")]
     pub users_file: Option<PathBuf>,
-    /// Comma-separated peer base URLs; enables key federation.
+    /// Comma-separated peer base URLs (`http://host:port`); enables key
+    /// federation. This replica's own URL may be listed: it is recognised and skipped.
     #[arg(long, env = "PEERS", global = true, value_name = "URLS")]
     pub peers: Option<String>,
     /// How often peers' keys are fetched, in seconds [default: 30].
