@@ -8,6 +8,8 @@
 //!   EC/1024-bit keys, redirect loop, oversized answer.
 //! - `dns_discovery_with_localhost`: PEERS_DNS through the real resolver.
 //! - `peer_tokens_verify_with_our_own_verifier`: `jwt::verify` uses the merged set.
+//! - `shutdown_stops_the_refresher_mid_fetch`: `server::run` ends promptly and
+//!   awaits the refresher even while a peer fetch hangs.
 //!
 //! The network-namespace DNS test with several addresses is in
 //! `tests/federation_dns.rs` (run by `scripts/ci/federation.sh`).
@@ -533,4 +535,31 @@ async fn without_peers_health_and_cluster_stay_minimal() {
     let cluster = get_json(&http, &app.url("/cluster")).await;
     assert_eq!(cluster["enabled"], false);
     assert_eq!(cluster["own_kids"], cluster["served_kids"]);
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_refresher_mid_fetch() {
+    let hang = hanging_peer().await;
+    let mut config = test_config();
+    config.peers = vec![hang.clone()];
+    config.peer_timeout = Duration::from_secs(30);
+    let state = mock_idp::server::load_state(config).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(mock_idp::server::run(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    // The first round is under way (and would hang for 30 s).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fed = state.federation.as_ref().unwrap();
+    assert_eq!(fed.status().rounds, 0, "the round is still in flight");
+    let t = Instant::now();
+    tx.send(()).unwrap();
+    // run() returns only after the refresher task has ended.
+    tokio::time::timeout(Duration::from_secs(2), server)
+        .await
+        .expect("run() must not wait for a hanging peer fetch")
+        .unwrap()
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(2));
 }
