@@ -1,9 +1,38 @@
 #!/usr/bin/env bash
-# The whole test suite, installing what it needs first (see TESTPLAN.md).
-set -euo pipefail
+# The whole test suite. Installs what it needs first (apt/npm/PyPI packages,
+# Rust tools, dockerd), so it runs on a fresh Debian machine. See TESTPLAN.md.
+#
+#   bash scripts/test.sh              # every stage
+#   bash scripts/test.sh rust pyjwt   # only the named stages
+set -uo pipefail
 source "$(dirname "$0")/ci/common.sh"
+set +e
 cd "$REPO_ROOT"
 
-log "Rust: unit and integration tests"
-command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
-cargo nextest run --locked --all-targets --no-fail-fast
+stage_rust() {
+  command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+  cargo fmt --check &&
+    cargo clippy --locked --all-targets --quiet -- -D warnings &&
+    cargo nextest run --locked --all-targets --no-fail-fast
+}
+stage_pyjwt() { bash scripts/ci/e2e-pyjwt.sh; }
+stage_playwright() { bash scripts/ci/playwright.sh; }
+
+ALL_STAGES=(rust pyjwt playwright)
+STAGES=("${@:-${ALL_STAGES[@]}}")
+
+passed=0 failed=0 failed_names=()
+for stage in "${STAGES[@]}"; do
+  log "stage: $stage"
+  start=$SECONDS
+  if "stage_$stage"; then
+    passed=$((passed + 1)); log "stage $stage passed ($((SECONDS - start)) s)"
+  else
+    failed=$((failed + 1)); failed_names+=("$stage"); log "stage $stage FAILED ($((SECONDS - start)) s)"
+  fi
+done
+
+echo
+[ "$failed" -eq 0 ] || echo "failed stages: ${failed_names[*]}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

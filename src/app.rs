@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -14,6 +16,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::federation::Federation;
 use crate::keys::KeyStore;
+use crate::metrics::Metrics;
 use crate::routes;
 
 /// Largest request body accepted, in bytes (larger -> 413).
@@ -28,6 +31,8 @@ pub struct AppState {
     pub keys: Arc<KeyStore>,
     /// Peer federation (settings and last status); `None` without peers.
     pub federation: Option<Arc<Federation>>,
+    /// Prometheus counters.
+    pub metrics: Metrics,
 }
 
 /// The state type handlers extract.
@@ -41,6 +46,7 @@ impl AppState {
             config,
             keys: Arc::new(keys),
             federation,
+            metrics: Metrics::default(),
         })
     }
 
@@ -64,6 +70,8 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::discovery::router())
         .merge(routes::health::router())
         .merge(routes::cluster::router())
+        .merge(routes::metrics::router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), track_latency))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -87,6 +95,23 @@ fn cors_layer(origins: Option<&[String]>) -> CorsLayer {
                 .allow_headers(tower_http::cors::Any)
         }
     }
+}
+
+/// Records each routed request's latency under its route pattern.
+async fn track_latency(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let start = std::time::Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    if let Some(route) = route {
+        state
+            .metrics
+            .observe_request(method.as_str(), &route, start.elapsed());
+    }
+    response
 }
 
 async fn not_found(uri: Uri) -> ApiError {

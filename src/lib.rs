@@ -20,6 +20,7 @@
 //! - [`app`]: shared state and `router(state)` with its tower layers.
 //! - [`federation`]: multi-replica key sharing: peer discovery, bounded fetches,
 //!   the merged JWKS and its ageing (the refresher task).
+//! - [`metrics`]: Prometheus counters and latency histograms (`GET /metrics`).
 //! - [`oauth`]: OAuth 2.0 grants and client authentication behind `POST /token`.
 //! - [`routes`]: one module per HTTP area (token, jwks, discovery, health, cluster).
 //! - [`server`]: `run(listener, state, shutdown)`, the serving loop.
@@ -34,6 +35,7 @@ pub mod federation;
 pub mod healthcheck;
 pub mod jwt;
 pub mod keys;
+pub mod metrics;
 pub mod oauth;
 pub mod prod_guard;
 pub mod routes;

@@ -8,5 +8,8 @@ async fn minted_token_verifies_against_served_jwks() {
     let token = app.token(serde_json::json!({"sub": "user_1"})).await;
     let (header, claims) = app.verify(&token).await.unwrap();
     assert_eq!(claims["sub"], "user_1");
-    assert_eq!(header.kid.as_deref(), Some(app.state.keys.signing_key().kid()));
+    assert_eq!(
+        header.kid.as_deref(),
+        Some(app.state.keys.signing_key().kid())
+    );
 }

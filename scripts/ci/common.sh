@@ -34,7 +34,7 @@ apt_install() {
 
 # pip_install PKG...: install PyPI packages for the current python3 (quietly).
 pip_install() {
-  python3 -m pip install -q --disable-pip-version-check "$@"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "$@"
 }
 
 # release_binary: print the path of the release binary, building it if needed.

@@ -186,6 +186,9 @@ pub fn client_credentials(
         ..MintRequest::default()
     };
     let minted = claims::build(&req, &state.mint_context(), crate::unix_now())?;
+    state
+        .metrics
+        .token_issued(crate::metrics::Grant::ClientCredentials, minted.preset);
     Ok(TokenResponse {
         access_token: jwt::encode(state.keys.signing_key(), &minted.claims)?,
         token_type: "Bearer",

@@ -25,11 +25,13 @@ pub fn router() -> Router<SharedState> {
 
 /// `GET /.well-known/jwks.json` and `GET /certs`: the merged set.
 pub async fn jwks_get(State(state): State<SharedState>) -> Response {
+    state.metrics.jwks_request();
     jwks_response(state.keys.merged().json.clone())
 }
 
 /// `GET /api/pkeys[?local=true]`.
 pub async fn pkeys_get(State(state): State<SharedState>, RawQuery(query): RawQuery) -> Response {
+    state.metrics.jwks_request();
     let local = query.as_deref().is_some_and(|q| {
         q.split('&')
             .any(|pair| matches!(pair, "local=true" | "local=1" | "local"))

@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod discovery;
 pub mod health;
 pub mod jwks;
+pub mod metrics;
 pub mod token;
 
 use axum::http::HeaderMap;
@@ -29,6 +30,8 @@ pub mod paths {
     pub const HEALTH: &str = "/health";
     /// Federation status: settings, peers, own and served kids.
     pub const CLUSTER: &str = "/cluster";
+    /// Prometheus metrics.
+    pub const METRICS: &str = "/metrics";
 }
 
 /// The external base URL of this server as the client sees it: `PUBLIC_URL`

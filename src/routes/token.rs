@@ -16,6 +16,7 @@ use super::paths;
 use crate::app::{BODY_LIMIT, SharedState};
 use crate::claims::{self, MintRequest};
 use crate::error::ApiError;
+use crate::metrics::Grant;
 use crate::{jwt, oauth};
 
 /// Routes of this area.
@@ -126,6 +127,7 @@ pub async fn token_post(
 pub fn mint(state: &SharedState, req: &MintRequest) -> Result<TokenResponse, ApiError> {
     let minted = claims::build(req, &state.mint_context(), crate::unix_now())?;
     let access_token = jwt::encode(state.keys.signing_key(), &minted.claims)?;
+    state.metrics.token_issued(Grant::Mint, minted.preset);
     tracing::debug!(sub = ?minted.claims.get("sub"), preset = minted.preset.as_str(), "minted token");
     Ok(TokenResponse {
         access_token,

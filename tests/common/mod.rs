@@ -63,7 +63,13 @@ impl TestApp {
 
     /// POST /token with a JSON body; returns (status, body).
     pub async fn mint_json(&self, body: Value) -> (u16, Value) {
-        let res = self.client.post(self.url("/token")).json(&body).send().await.unwrap();
+        let res = self
+            .client
+            .post(self.url("/token"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap())
     }
@@ -77,11 +83,21 @@ impl TestApp {
 
     /// The JWKS as served at `path`.
     pub async fn jwks(&self, path: &str) -> JwkSet {
-        self.client.get(self.url(path)).send().await.unwrap().json().await.unwrap()
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// Verifies `token` against the served JWKS with jsonwebtoken (not our code).
-    pub async fn verify(&self, token: &str) -> Result<(jsonwebtoken::Header, Map<String, Value>), jsonwebtoken::errors::Error> {
+    pub async fn verify(
+        &self,
+        token: &str,
+    ) -> Result<(jsonwebtoken::Header, Map<String, Value>), jsonwebtoken::errors::Error> {
         let jwks = self.jwks("/.well-known/jwks.json").await;
         verify_with(&jwks, token, None)
     }
@@ -95,7 +111,9 @@ pub fn verify_with(
 ) -> Result<(jsonwebtoken::Header, Map<String, Value>), jsonwebtoken::errors::Error> {
     let header = jsonwebtoken::decode_header(token)?;
     let kid = header.kid.clone().expect("token has a kid");
-    let jwk = jwks.find(&kid).unwrap_or_else(|| panic!("kid {kid} not in served JWKS"));
+    let jwk = jwks
+        .find(&kid)
+        .unwrap_or_else(|| panic!("kid {kid} not in served JWKS"));
     let key = DecodingKey::from_jwk(jwk)?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.leeway = 0;
