@@ -15,10 +15,11 @@ stage_rust() {
     cargo clippy --locked --all-targets --quiet -- -D warnings &&
     cargo nextest run --locked --all-targets --no-fail-fast
 }
+stage_federation() { bash scripts/ci/federation.sh; }
 stage_pyjwt() { bash scripts/ci/e2e-pyjwt.sh; }
 stage_playwright() { bash scripts/ci/playwright.sh; }
 
-ALL_STAGES=(rust pyjwt playwright)
+ALL_STAGES=(rust federation pyjwt playwright)
 STAGES=("${@:-${ALL_STAGES[@]}}")
 
 passed=0 failed=0 failed_names=()
