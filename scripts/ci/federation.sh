@@ -35,6 +35,7 @@ cleanup() {
   fi
   $SUDO ip netns del "$NS" 2>/dev/null || true
   $SUDO rm -rf "/etc/netns/$NS"
+  $SUDO rmdir /etc/netns 2>/dev/null || true   # only if now empty
 }
 trap cleanup EXIT
 
