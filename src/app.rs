@@ -14,6 +14,7 @@ use tower_http::trace::TraceLayer;
 use crate::claims::MintContext;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::federation::Federation;
 use crate::keys::KeyStore;
 use crate::metrics::Metrics;
 use crate::routes;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub config: Config,
     /// Signing key, own public keys and the merged JWKS.
     pub keys: Arc<KeyStore>,
+    /// Peer federation (settings and last status); `None` without peers.
+    pub federation: Option<Arc<Federation>>,
     /// Prometheus counters.
     pub metrics: Metrics,
 }
@@ -38,9 +41,11 @@ pub type SharedState = Arc<AppState>;
 impl AppState {
     /// State for `config` with the given key store.
     pub fn new(config: Config, keys: KeyStore) -> SharedState {
+        let federation = Federation::from_config(&config).map(Arc::new);
         Arc::new(AppState {
             config,
             keys: Arc::new(keys),
+            federation,
             metrics: Metrics::default(),
         })
     }
@@ -64,6 +69,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::jwks::router())
         .merge(routes::discovery::router())
         .merge(routes::health::router())
+        .merge(routes::cluster::router())
         .merge(routes::metrics::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), track_latency))
         .fallback(not_found)

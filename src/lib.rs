@@ -18,9 +18,11 @@
 //! - [`jwt`]: compact JWS encoding with a cached signing key, and verification.
 //! - [`error`]: [`error::ApiError`], rendered as RFC 6749 §5.2 JSON errors.
 //! - [`app`]: shared state and `router(state)` with its tower layers.
+//! - [`federation`]: multi-replica key sharing: peer discovery, bounded fetches,
+//!   the merged JWKS and its ageing (the refresher task).
 //! - [`metrics`]: Prometheus counters and latency histograms (`GET /metrics`).
 //! - [`oauth`]: OAuth 2.0 grants and client authentication behind `POST /token`.
-//! - [`routes`]: one module per HTTP area (token, jwks, discovery, health).
+//! - [`routes`]: one module per HTTP area (token, jwks, discovery, health, cluster).
 //! - [`server`]: `run(listener, state, shutdown)`, the serving loop.
 //! - [`healthcheck`]: the `mock-idp healthcheck` client for shell-less images.
 
@@ -29,6 +31,7 @@ pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod federation;
 pub mod healthcheck;
 pub mod jwt;
 pub mod keys;

@@ -1,6 +1,7 @@
 //! HTTP endpoints, one module per area. Each exposes `router()`; paths live in
 //! [`paths`] and are used by both the routers and the discovery document.
 
+pub mod cluster;
 pub mod discovery;
 pub mod health;
 pub mod jwks;
@@ -25,8 +26,10 @@ pub mod paths {
     pub const DISCOVERY: &str = "/.well-known/openid-configuration";
     /// RFC 8414 authorization server metadata.
     pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
-    /// Liveness/readiness.
+    /// Liveness/readiness (with peer states when federation is on).
     pub const HEALTH: &str = "/health";
+    /// Federation status: settings, peers, own and served kids.
+    pub const CLUSTER: &str = "/cluster";
     /// Prometheus metrics.
     pub const METRICS: &str = "/metrics";
 }
