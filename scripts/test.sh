@@ -15,11 +15,13 @@ stage_rust() {
     cargo clippy --locked --all-targets --quiet -- -D warnings &&
     cargo nextest run --locked --all-targets --no-fail-fast
 }
+stage_federation() { bash scripts/ci/federation.sh; }
 stage_pyjwt() { bash scripts/ci/e2e-pyjwt.sh; }
 stage_oidc() { bash scripts/ci/oidc-e2e.sh; }
 stage_playwright() { bash scripts/ci/playwright.sh; }
+stage_container() { bash scripts/ci/container.sh; }
 
-ALL_STAGES=(rust pyjwt oidc playwright)
+ALL_STAGES=(rust federation pyjwt oidc playwright container)
 STAGES=("${@:-${ALL_STAGES[@]}}")
 
 passed=0 failed=0 failed_names=()

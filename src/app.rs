@@ -14,6 +14,7 @@ use tower_http::trace::TraceLayer;
 use crate::claims::MintContext;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::federation::Federation;
 use crate::keys::KeyStore;
 use crate::metrics::Metrics;
 use crate::routes;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub keys: Arc<KeyStore>,
     /// Used codes, rotated refresh tokens and revoked tokens (per replica).
     pub spent: crate::oauth::SpentJtis,
+    /// Peer federation (settings and last status); `None` without peers.
+    pub federation: Option<Arc<Federation>>,
     /// Prometheus counters.
     pub metrics: Metrics,
 }
@@ -40,10 +43,12 @@ pub type SharedState = Arc<AppState>;
 impl AppState {
     /// State for `config` with the given key store.
     pub fn new(config: Config, keys: KeyStore) -> SharedState {
+        let federation = Federation::from_config(&config).map(Arc::new);
         Arc::new(AppState {
             config,
             keys: Arc::new(keys),
             spent: crate::oauth::SpentJtis::default(),
+            federation,
             metrics: Metrics::default(),
         })
     }
@@ -70,6 +75,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::authorize::router())
         .merge(routes::userinfo::router())
         .merge(routes::introspect::router())
+        .merge(routes::cluster::router())
         .merge(routes::metrics::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), track_latency))
         .fallback(not_found)

@@ -71,7 +71,8 @@ pub struct Opts {
     /// Personas file (YAML or JSON): name -> {sub, org_id, org_role, org_slug, claims, ...}.
     #[arg(long = "users", env = "USERS_FILE", global = true, value_name = "FILE")]
     pub users_file: Option<PathBuf>,
-    /// Comma-separated peer base URLs; enables key federation.
+    /// Comma-separated peer base URLs (`http://host:port`); enables key
+    /// federation. This replica's own URL may be listed: it is recognised and skipped.
     #[arg(long, env = "PEERS", global = true, value_name = "URLS")]
     pub peers: Option<String>,
     /// How often peers' keys are fetched, in seconds [default: 30].
@@ -80,6 +81,25 @@ pub struct Opts {
     /// Prefix of this replica's `kid` (e.g. the pod name).
     #[arg(long, env = "INSTANCE_ID", global = true)]
     pub instance_id: Option<String>,
+    /// `name:port` resolved on every refresh; each address is a peer
+    /// `http://ip:port` (e.g. a Kubernetes headless Service). Enables key
+    /// federation; combines with --peers.
+    #[arg(long, env = "PEERS_DNS", global = true, value_name = "NAME:PORT")]
+    pub peers_dns: Option<String>,
+    /// Timeout of one peer key fetch (connect + response), in milliseconds [default: 2000].
+    #[arg(long, env = "PEER_TIMEOUT_MS", global = true, value_name = "MS")]
+    pub peer_timeout_ms: Option<u64>,
+    /// How long a peer's key is still served after it was last fetched
+    /// successfully, in seconds [default: TOKEN_TTL + PEER_REFRESH_SEC + the
+    /// fetch timeout, rounded up]. Raise it when tokens are minted with a longer
+    /// `expires_in` than TOKEN_TTL.
+    #[arg(
+        long,
+        env = "PEER_RETENTION_SEC",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub peer_retention_sec: Option<u64>,
     /// Comma-separated origins allowed by CORS, or `*` [default: *].
     #[arg(long, env = "CORS_ORIGINS", global = true, value_name = "ORIGINS")]
     pub cors_origins: Option<String>,

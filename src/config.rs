@@ -21,6 +21,8 @@ pub const DEFAULT_ISSUER: &str = "https://issuer.local";
 pub const DEFAULT_TOKEN_TTL: i64 = 900;
 /// Default peer refresh interval in seconds.
 pub const DEFAULT_PEER_REFRESH_SEC: u64 = 30;
+/// Default timeout of one peer key fetch, in milliseconds.
+pub const DEFAULT_PEER_TIMEOUT_MS: u64 = 2000;
 
 /// The resolved configuration of a running mock-idp.
 #[derive(Debug, Clone)]
@@ -47,6 +49,14 @@ pub struct Config {
     pub peer_refresh: Duration,
     /// Prefix of this replica's `kid` (`INSTANCE_ID`).
     pub instance_id: Option<String>,
+    /// Name resolved on every refresh, each address a peer (`PEERS_DNS`, or
+    /// `cluster.dns_name` with `cluster.discovery: dns`).
+    pub peers_dns: Option<PeerDns>,
+    /// Timeout of one peer key fetch (`PEER_TIMEOUT_MS`).
+    pub peer_timeout: Duration,
+    /// How long a peer's key is served after its last successful fetch
+    /// (`PEER_RETENTION_SEC`; default TOKEN_TTL + refresh + timeout).
+    pub peer_retention: Duration,
     /// CORS allowed origins; `None` = any (`CORS_ORIGINS`).
     pub cors_origins: Option<Vec<String>>,
     /// Base URL of endpoint URLs in discovery; `None` = from the request (`PUBLIC_URL`).
@@ -71,10 +81,83 @@ impl Default for Config {
             peers: Vec::new(),
             peer_refresh: Duration::from_secs(DEFAULT_PEER_REFRESH_SEC),
             instance_id: None,
+            peers_dns: None,
+            peer_timeout: Duration::from_millis(DEFAULT_PEER_TIMEOUT_MS),
+            peer_retention: default_retention(
+                DEFAULT_TOKEN_TTL,
+                Duration::from_secs(DEFAULT_PEER_REFRESH_SEC),
+                Duration::from_millis(DEFAULT_PEER_TIMEOUT_MS),
+            ),
             cors_origins: None,
             public_url: None,
             log_format: LogFormat::Text,
             clients: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// True when peers are configured (`PEERS` and/or `PEERS_DNS`).
+    pub fn federation_enabled(&self) -> bool {
+        !self.peers.is_empty() || self.peers_dns.is_some()
+    }
+}
+
+/// Default peer key retention: a peer's token minted just before its last
+/// successful fetch, or up to one refresh (plus a fetch timeout) after it,
+/// stays verifiable for its whole TOKEN_TTL.
+pub fn default_retention(token_ttl: i64, refresh: Duration, timeout: Duration) -> Duration {
+    let ttl = Duration::from_secs(u64::try_from(token_ttl).unwrap_or(0));
+    let timeout = Duration::from_secs(timeout.as_millis().div_ceil(1000) as u64);
+    ttl + refresh + timeout
+}
+
+/// A DNS name and port (`PEERS_DNS=name:port`): every address the name
+/// resolves to is a peer `http://ip:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerDns {
+    /// Host name (or IP literal) to resolve.
+    pub host: String,
+    /// Port of every peer.
+    pub port: u16,
+}
+
+impl PeerDns {
+    /// Parses `name:port` (`[v6]:port` for an IPv6 literal).
+    pub fn parse(s: &str, name: &str) -> Result<PeerDns, ConfigError> {
+        let bad = |why: &str| {
+            ConfigError(format!(
+                "{name}: {s:?} {why}; expected name:port, e.g. \
+                 mock-idp-headless.default.svc.cluster.local:8081"
+            ))
+        };
+        let s = s.trim();
+        if s.contains("://") || s.contains('/') {
+            return Err(bad("is a URL"));
+        }
+        let (host, port) = s.rsplit_once(':').ok_or_else(|| bad("has no port"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad("has no valid port"))?;
+        if host.is_empty() {
+            return Err(bad("has no name"));
+        }
+        Ok(PeerDns {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl std::fmt::Display for PeerDns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
         }
     }
 }
@@ -127,9 +210,9 @@ impl std::fmt::Debug for ClientConfig {
 pub struct ClusterFile {
     /// Federation on/off (default on when the section lists peers).
     pub enabled: Option<bool>,
-    /// `static` (default) or `dns`.
+    /// `static` (default: `static_peers`) or `dns` (`dns_name`).
     pub discovery: Option<String>,
-    /// `name:port` resolved on every refresh when `discovery: dns`.
+    /// `name:port` resolved on every refresh when `discovery: dns` (like `PEERS_DNS`).
     pub dns_name: Option<String>,
     /// Peer base URLs when `discovery: static`.
     #[serde(default)]
@@ -178,6 +261,12 @@ pub struct FileConfig {
     pub peer_refresh_sec: Option<u64>,
     /// See [`Config::instance_id`].
     pub instance_id: Option<String>,
+    /// See [`Config::peers_dns`] (`name:port`).
+    pub peers_dns: Option<String>,
+    /// See [`Config::peer_timeout`] (milliseconds).
+    pub peer_timeout_ms: Option<u64>,
+    /// See [`Config::peer_retention`] (seconds).
+    pub peer_retention_sec: Option<u64>,
     /// See [`Config::cors_origins`] (comma-separated).
     pub cors_origins: Option<String>,
     /// See [`Config::public_url`].
@@ -229,13 +318,31 @@ impl Config {
     pub fn from_layers(opts: &Opts, file: FileConfig) -> Result<Config, ConfigError> {
         let cluster = file.cluster.clone().unwrap_or_default();
         let cluster_on = cluster.enabled.unwrap_or(true);
-        if cluster_on && cluster.discovery.as_deref().is_some_and(|d| d != "static") {
-            return err(format!(
-                "config file: cluster.discovery {:?} is not supported; use `static` with \
-                 cluster.static_peers, or PEERS",
-                cluster.discovery.as_deref().unwrap_or_default()
-            ));
-        }
+        let discovery = cluster
+            .discovery
+            .as_deref()
+            .map(|d| d.trim().to_ascii_lowercase())
+            .unwrap_or_else(|| "static".into());
+        let cluster_dns = match discovery.as_str() {
+            "static" => None,
+            "dns" => match non_empty(cluster.dns_name.clone()) {
+                Some(name) => Some(name),
+                None if cluster_on => {
+                    return err(
+                        "config file: cluster.discovery is `dns` but cluster.dns_name is \
+                         missing; set it to name:port (e.g. \
+                         mock-idp-headless.default.svc.cluster.local:8081) or set PEERS_DNS",
+                    );
+                }
+                None => None,
+            },
+            other => {
+                return err(format!(
+                    "config file: cluster.discovery {other:?} is not supported; use `static` \
+                     (with cluster.static_peers) or `dns` (with cluster.dns_name)"
+                ));
+            }
+        };
 
         let issuer = opts
             .issuer
@@ -274,6 +381,12 @@ impl Config {
         };
         for peer in &peers {
             check_url(peer, "--peers / PEERS")?;
+            if peer.starts_with("https://") {
+                return err(format!(
+                    "--peers / PEERS: {peer:?}: peers are fetched over plain HTTP inside the \
+                     cluster; give each replica's http:// address"
+                ));
+            }
         }
         let refresh = opts
             .peer_refresh_sec
@@ -283,6 +396,32 @@ impl Config {
         if refresh == 0 {
             return err("--peer-refresh-sec / PEER_REFRESH_SEC: must be at least 1 second");
         }
+        let peer_refresh = Duration::from_secs(refresh);
+        let peers_dns = match non_empty(opts.peers_dns.clone()) {
+            Some(s) => Some(PeerDns::parse(&s, "--peers-dns / PEERS_DNS")?),
+            None => match non_empty(file.peers_dns) {
+                Some(s) => Some(PeerDns::parse(&s, "config file: peers_dns")?),
+                None => match cluster_dns.filter(|_| cluster_on) {
+                    Some(s) => Some(PeerDns::parse(&s, "config file: cluster.dns_name")?),
+                    None => None,
+                },
+            },
+        };
+        let timeout_ms = opts
+            .peer_timeout_ms
+            .or(file.peer_timeout_ms)
+            .unwrap_or(DEFAULT_PEER_TIMEOUT_MS);
+        if timeout_ms == 0 {
+            return err("--peer-timeout-ms / PEER_TIMEOUT_MS: must be at least 1 millisecond");
+        }
+        let peer_timeout = Duration::from_millis(timeout_ms);
+        let peer_retention = match opts.peer_retention_sec.or(file.peer_retention_sec) {
+            Some(0) => {
+                return err("--peer-retention-sec / PEER_RETENTION_SEC: must be at least 1 second");
+            }
+            Some(secs) => Duration::from_secs(secs),
+            None => default_retention(token_ttl, peer_refresh, peer_timeout),
+        };
 
         let cors_origins = match opts.cors_origins.clone().or(file.cors_origins) {
             None => None,
@@ -320,7 +459,10 @@ impl Config {
             persist_keys_dir: opts.persist_keys_dir.clone().or(file.persist_keys_dir),
             users,
             peers,
-            peer_refresh: Duration::from_secs(refresh),
+            peer_refresh,
+            peers_dns,
+            peer_timeout,
+            peer_retention,
             instance_id: non_empty(
                 opts.instance_id
                     .clone()
@@ -422,6 +564,153 @@ mod tests {
                 .peers,
             ["http://x:1", "http://y:2"]
         );
+    }
+
+    #[test]
+    fn federation_options_and_their_defaults() {
+        let c = Config::from_layers(&Opts::default(), FileConfig::default()).unwrap();
+        assert!(!c.federation_enabled());
+        assert_eq!(c.peer_timeout, Duration::from_millis(2000));
+        // TOKEN_TTL 900 + refresh 30 + timeout 2 s.
+        assert_eq!(c.peer_retention, Duration::from_secs(932));
+        assert_eq!(Config::default().peer_retention, c.peer_retention);
+
+        let opts = Opts {
+            peers_dns: Some("mock-idp-headless.ns.svc.cluster.local:8081".into()),
+            peer_timeout_ms: Some(1500),
+            token_ttl: Some(4),
+            peer_refresh_sec: Some(1),
+            ..Default::default()
+        };
+        let c = Config::from_layers(&opts, FileConfig::default()).unwrap();
+        assert!(c.federation_enabled());
+        let dns = c.peers_dns.unwrap();
+        assert_eq!(
+            (dns.host.as_str(), dns.port),
+            ("mock-idp-headless.ns.svc.cluster.local", 8081)
+        );
+        assert_eq!(c.peer_timeout, Duration::from_millis(1500));
+        assert_eq!(c.peer_retention, Duration::from_secs(4 + 1 + 2));
+
+        let f = file("peer_timeout_ms: 300\npeer_retention_sec: 60\npeers_dns: 'peers.test:9'\n");
+        let c = Config::from_layers(&Opts::default(), f).unwrap();
+        assert_eq!(c.peer_timeout, Duration::from_millis(300));
+        assert_eq!(c.peer_retention, Duration::from_secs(60));
+        assert_eq!(c.peers_dns.unwrap().to_string(), "peers.test:9");
+        // Empty env values (Kubernetes templates) mean "unset".
+        let opts = Opts {
+            peers_dns: Some(String::new()),
+            peers: Some(String::new()),
+            ..Default::default()
+        };
+        assert!(
+            !Config::from_layers(&opts, FileConfig::default())
+                .unwrap()
+                .federation_enabled()
+        );
+    }
+
+    #[test]
+    fn cluster_dns_discovery() {
+        let f = file(
+            "cluster: {enabled: true, discovery: dns, dns_name: 'mock-idp-headless:8081', \
+             refresh_sec: 5, instance_id: r0}",
+        );
+        let c = Config::from_layers(&Opts::default(), f).unwrap();
+        assert_eq!(
+            c.peers_dns.as_ref().unwrap().to_string(),
+            "mock-idp-headless:8081"
+        );
+        assert!(c.peers.is_empty());
+        assert_eq!(c.peer_refresh, Duration::from_secs(5));
+        // PEERS_DNS wins over the file.
+        let opts = Opts {
+            peers_dns: Some("other:1".into()),
+            ..Default::default()
+        };
+        let f = file("cluster: {discovery: dns, dns_name: 'mock-idp-headless:8081'}");
+        let c = Config::from_layers(&opts, f).unwrap();
+        assert_eq!(c.peers_dns.unwrap().to_string(), "other:1");
+        // Disabled section: nothing.
+        let f = file("cluster: {enabled: false, discovery: dns}");
+        assert!(
+            !Config::from_layers(&Opts::default(), f)
+                .unwrap()
+                .federation_enabled()
+        );
+        assert_eq!(
+            PeerDns::parse("[::1]:8081", "X").unwrap().to_string(),
+            "[::1]:8081"
+        );
+    }
+
+    #[test]
+    fn bad_federation_values_name_the_key() {
+        let cases = [
+            ("cluster: {discovery: dns}", "cluster.dns_name"),
+            ("cluster: {discovery: consul}", "cluster.discovery"),
+            (
+                "cluster: {discovery: dns, dns_name: 'no-port'}",
+                "cluster.dns_name",
+            ),
+            ("peers_dns: 'http://x:1'", "peers_dns"),
+        ];
+        for (yaml, name) in cases {
+            let e = Config::from_layers(&Opts::default(), file(yaml))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(name), "{yaml}: {e}");
+        }
+        let cases = [
+            (
+                Opts {
+                    peers_dns: Some("name-without-port".into()),
+                    ..Default::default()
+                },
+                "PEERS_DNS",
+            ),
+            (
+                Opts {
+                    peers_dns: Some("name:0".into()),
+                    ..Default::default()
+                },
+                "PEERS_DNS",
+            ),
+            (
+                Opts {
+                    peers_dns: Some(":8081".into()),
+                    ..Default::default()
+                },
+                "PEERS_DNS",
+            ),
+            (
+                Opts {
+                    peer_timeout_ms: Some(0),
+                    ..Default::default()
+                },
+                "PEER_TIMEOUT_MS",
+            ),
+            (
+                Opts {
+                    peer_retention_sec: Some(0),
+                    ..Default::default()
+                },
+                "PEER_RETENTION_SEC",
+            ),
+            (
+                Opts {
+                    peers: Some("https://a:8081".into()),
+                    ..Default::default()
+                },
+                "PEERS",
+            ),
+        ];
+        for (opts, name) in cases {
+            let e = Config::from_layers(&opts, FileConfig::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(name), "{name}: {e}");
+        }
     }
 
     #[test]

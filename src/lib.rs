@@ -18,10 +18,12 @@
 //! - [`jwt`]: compact JWS encoding with a cached signing key, and verification.
 //! - [`error`]: [`error::ApiError`], rendered as RFC 6749 §5.2 JSON errors.
 //! - [`app`]: shared state and `router(state)` with its tower layers.
+//! - [`federation`]: multi-replica key sharing: peer discovery, bounded fetches,
+//!   the merged JWKS and its ageing (the refresher task).
 //! - [`metrics`]: Prometheus counters and latency histograms (`GET /metrics`).
 //! - [`oauth`]: OAuth 2.0 / OIDC logic: client authentication, grants, codes and
 //!   refresh tokens, authorization requests, userinfo/introspection/revocation.
-//! - [`routes`]: one module per HTTP area (token, jwks, discovery, health,
+//! - [`routes`]: one module per HTTP area (token, jwks, discovery, health, cluster,
 //!   authorize + login page + logout, userinfo, introspect/revoke, metrics).
 //! - [`server`]: `run(listener, state, shutdown)`, the serving loop.
 //! - [`healthcheck`]: the `mock-idp healthcheck` client for shell-less images.
@@ -31,6 +33,7 @@ pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod federation;
 pub mod healthcheck;
 pub mod jwt;
 pub mod keys;

@@ -2,8 +2,10 @@
 //! [`run`] serves an already bound listener until `shutdown` resolves.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::app::{self, AppState, SharedState};
 use crate::config::Config;
@@ -37,15 +39,51 @@ pub fn load_state(config: Config) -> anyhow::Result<SharedState> {
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then finishes the
-/// requests in flight.
+/// requests in flight. With peers configured it also runs the federation
+/// refresher (first round at once, never awaited by serving), stopped on
+/// shutdown, on a serving error, or when this future is dropped.
 pub async fn run(
     listener: TcpListener,
     state: SharedState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app::router(state))
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop = StopOnDrop(Arc::new(stop_tx));
+    let refresher = match &state.federation {
+        Some(federation) => Some(
+            federation
+                .start(Arc::clone(&state.keys), listener.local_addr()?, stop_rx)
+                .map_err(|e| {
+                    std::io::Error::other(format!("cannot create the peer HTTP client: {e}"))
+                })?,
+        ),
+        None => None,
+    };
+    let stop_on_signal = Arc::clone(&stop.0);
+    let shutdown = async move {
+        shutdown.await;
+        stop_on_signal.send_replace(true);
+    };
+    let served = axum::serve(listener, app::router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    // Also when serving failed before any shutdown signal.
+    drop(stop);
+    if let Some(handle) = refresher
+        && let Err(e) = handle.await
+    {
+        tracing::error!(error = %e, "peer refresher task failed");
+    }
+    served
+}
+
+/// Tells the refresher to stop when dropped (end of `run`, or `run` dropped).
+struct StopOnDrop(Arc<watch::Sender<bool>>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.send_replace(true);
+    }
 }
 
 /// Resolves on ctrl-c or SIGTERM.

@@ -276,3 +276,55 @@ async fn metrics_count_tokens_jwks_and_latency() {
         );
     }
 }
+
+#[tokio::test]
+async fn metrics_show_federation_peers() {
+    let peer = spawn_app(test_config()).await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let app = spawn_app(Config {
+        peers: vec![peer.base.clone(), dead_url],
+        peer_refresh: std::time::Duration::from_secs(1),
+        ..test_config()
+    })
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let has = |l: &str| text.lines().any(|x| x == l);
+        if has("mock_idp_peers{state=\"up\"} 1")
+            && has("mock_idp_peers{state=\"down\"} 1")
+            && has("mock_idp_served_keys 2")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "peer gauges never settled:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let plain = spawn_app(test_config()).await;
+    let text = plain
+        .client
+        .get(plain.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !text.contains("mock_idp_peers"),
+        "no peer gauges without federation"
+    );
+}

@@ -2,6 +2,7 @@
 //! [`paths`] and are used by both the routers and the discovery document.
 
 pub mod authorize;
+pub mod cluster;
 pub mod discovery;
 pub mod health;
 pub mod introspect;
@@ -29,7 +30,7 @@ pub mod paths {
     pub const DISCOVERY: &str = "/.well-known/openid-configuration";
     /// RFC 8414 authorization server metadata.
     pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
-    /// Liveness/readiness.
+    /// Liveness/readiness (with peer states when federation is on).
     pub const HEALTH: &str = "/health";
     /// OAuth 2.0 authorization endpoint (GET and POST, RFC 6749 §3.1).
     pub const AUTHORIZE: &str = "/authorize";
@@ -43,6 +44,8 @@ pub mod paths {
     pub const REVOKE: &str = "/revoke";
     /// OIDC RP-initiated logout (`end_session_endpoint`).
     pub const LOGOUT: &str = "/logout";
+    /// Federation status: settings, peers, own and served kids.
+    pub const CLUSTER: &str = "/cluster";
     /// Prometheus metrics.
     pub const METRICS: &str = "/metrics";
 }

@@ -1,0 +1,262 @@
+//! Fetching one peer's own keys: `GET <peer>/api/pkeys?local=true`, bounded
+//! in time ([`Fetcher::timeout`] covers connect, headers and body), in size
+//! ([`MAX_JWKS_BYTES`]) and in redirects (none followed), then validated key by
+//! key ([`parse_jwks`]): garbage is reported, never served.
+
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, LOCATION};
+use serde_json::Value;
+
+use super::merge::FetchOutcome;
+use crate::keys::Jwk;
+use crate::routes::paths;
+
+/// Largest JWKS body accepted from a peer (1 MiB).
+pub const MAX_JWKS_BYTES: usize = 1024 * 1024;
+
+/// Most keys taken from one peer's answer (a replica serves one).
+pub const MAX_KEYS_PER_PEER: usize = 64;
+
+/// The HTTP client for peer fetches.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+/// The URL fetched for peer `base`: its own keys only, so merging never recurses.
+pub fn pkeys_url(base: &str) -> String {
+    format!("{}{}?local=true", base.trim_end_matches('/'), paths::PKEYS)
+}
+
+impl Fetcher {
+    /// A client with `timeout` per fetch, no redirects, no proxy, no pooling.
+    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            // A redirect (or a redirect loop) is an error, never followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            // Peers are cluster-internal; an HTTP_PROXY meant for the outside
+            // world must not capture them.
+            .no_proxy()
+            // A fresh connection per fetch: a restarted peer never meets a
+            // stale pooled connection, and one fetch per peer per refresh is cheap.
+            .pool_max_idle_per_host(0)
+            .user_agent(concat!(
+                "mock-idp/",
+                env!("CARGO_PKG_VERSION"),
+                " (peer fetch)"
+            ))
+            .build()?;
+        Ok(Fetcher { client, timeout })
+    }
+
+    /// The per-fetch timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Fetches and validates `base`'s own keys. Never takes longer than the timeout.
+    pub async fn fetch(&self, base: &str) -> FetchOutcome {
+        let url = pkeys_url(base);
+        let outcome = tokio::time::timeout(self.timeout, self.fetch_body(&url)).await;
+        let body = match outcome {
+            Err(_) => return FetchOutcome::Failed(self.timed_out()),
+            Ok(Err(reason)) => return FetchOutcome::Failed(reason),
+            Ok(Ok(body)) => body,
+        };
+        match parse_jwks(&body) {
+            Ok((valid, rejected)) => FetchOutcome::Keys { valid, rejected },
+            Err(reason) => FetchOutcome::Failed(reason),
+        }
+    }
+
+    fn timed_out(&self) -> String {
+        format!(
+            "no answer within {} ms (--peer-timeout-ms / PEER_TIMEOUT_MS)",
+            self.timeout.as_millis()
+        )
+    }
+
+    async fn fetch_body(&self, url: &str) -> Result<Vec<u8>, String> {
+        let mut response = self
+            .client
+            .get(url)
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| self.describe(&e))?;
+        let status = response.status();
+        if status.is_redirection() {
+            let to = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("nowhere");
+            return Err(format!(
+                "answered HTTP {status} redirecting to {to}; redirects are not followed"
+            ));
+        }
+        if !status.is_success() {
+            return Err(format!("answered HTTP {status}"));
+        }
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_JWKS_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.describe(&e))? {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// One line with the innermost cause ("cannot connect: Connection
+    /// refused"), not reqwest's "error sending request for url (...)".
+    fn describe(&self, e: &reqwest::Error) -> String {
+        if e.is_timeout() {
+            return self.timed_out();
+        }
+        let mut cause: &dyn std::error::Error = e;
+        while let Some(inner) = cause.source() {
+            cause = inner;
+        }
+        let what = if e.is_connect() {
+            "cannot connect"
+        } else if e.is_body() || e.is_decode() {
+            "reading the answer failed"
+        } else {
+            "request failed"
+        };
+        format!("{what}: {cause}")
+    }
+}
+
+fn too_large() -> String {
+    format!("answer is larger than {MAX_JWKS_BYTES} bytes")
+}
+
+/// Parses a JWKS answer into valid keys and one reason per ignored key.
+/// An answer that is not a JWKS at all is an error.
+pub fn parse_jwks(body: &[u8]) -> Result<(Vec<Jwk>, Vec<String>), String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "answer is not JSON ({e}); starts with {:?}",
+            String::from_utf8_lossy(&body[..body.len().min(40)])
+        )
+    })?;
+    let Some(keys) = value.get("keys").and_then(Value::as_array) else {
+        return Err("answer is not a JWKS (no \"keys\" array)".into());
+    };
+    let mut valid = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, raw) in keys.iter().enumerate() {
+        let name = match raw.get("kid").and_then(Value::as_str) {
+            Some(kid) => format!("key {kid}"),
+            None => format!("key #{i}"),
+        };
+        if i >= MAX_KEYS_PER_PEER {
+            rejected.push(format!(
+                "{} more keys ignored (at most {MAX_KEYS_PER_PEER} per peer)",
+                keys.len() - i
+            ));
+            break;
+        }
+        // Name the key type first: an EC key "lacks n" only because it is not RSA.
+        if let Some(kty) = raw.get("kty").and_then(Value::as_str)
+            && kty != "RSA"
+        {
+            rejected.push(format!("{name}: kty is {kty:?}, expected \"RSA\""));
+            continue;
+        }
+        match serde_json::from_value::<Jwk>(raw.clone()) {
+            Err(e) => rejected.push(format!("{name}: not an RSA JWK ({e})")),
+            Ok(jwk) => match jwk.validate() {
+                Ok(()) => valid.push(jwk),
+                Err(e) => rejected.push(format!("{name}: {e}")),
+            },
+        }
+    }
+    Ok((valid, rejected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::json;
+
+    fn good(kid: &str) -> Jwk {
+        Jwk::rsa_sig(kid, &[0x80; 256], &[1, 0, 1])
+    }
+
+    #[test]
+    fn pkeys_url_asks_for_local_keys_only() {
+        assert_eq!(
+            pkeys_url("http://a:8081/"),
+            "http://a:8081/api/pkeys?local=true"
+        );
+    }
+
+    #[test]
+    fn parse_keeps_good_keys_and_names_every_bad_one() {
+        let body = json!({"keys": [
+            good("ok"),
+            {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"},
+            {"kty": "RSA", "kid": "small", "n": URL_SAFE_NO_PAD.encode([0x80; 128]), "e": "AQAB"},
+            {"kty": "RSA", "kid": "no-n", "e": "AQAB"},
+            {"kty": "RSA", "n": "x", "e": "AQAB", "kid": 7},
+            "not an object",
+        ]});
+        let (valid, rejected) = parse_jwks(body.to_string().as_bytes()).unwrap();
+        assert_eq!(valid, [good("ok")]);
+        let expect = [
+            "key ec: kty is \"EC\"",
+            "key small: n is 1024 bits",
+            "key no-n: not an RSA JWK",
+            "key #4: not an RSA JWK",
+            "key #5: not an RSA JWK",
+        ];
+        assert_eq!(rejected.len(), expect.len(), "{rejected:#?}");
+        for (got, want) in rejected.iter().zip(expect) {
+            assert!(got.starts_with(want), "{got:?} should start with {want:?}");
+        }
+    }
+
+    #[test]
+    fn parse_rejects_what_is_not_a_jwks() {
+        let cases: [(&[u8], &str); 4] = [
+            (b"<html>oops</html>", "not JSON"),
+            (b"{\"keys\": {}}", "no \"keys\" array"),
+            (b"[]", "no \"keys\" array"),
+            (b"", "not JSON"),
+        ];
+        for (body, want) in cases {
+            let err = parse_jwks(body).unwrap_err();
+            assert!(err.contains(want), "{body:?}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn parse_caps_the_number_of_keys() {
+        let keys: Vec<Jwk> = (0..MAX_KEYS_PER_PEER + 3)
+            .map(|i| good(&format!("k{i}")))
+            .collect();
+        let body = serde_json::to_vec(&json!({ "keys": keys })).unwrap();
+        let (valid, rejected) = parse_jwks(&body).unwrap();
+        assert_eq!(valid.len(), MAX_KEYS_PER_PEER);
+        assert_eq!(rejected.len(), 1);
+        assert!(
+            rejected[0].starts_with("3 more keys ignored"),
+            "{rejected:?}"
+        );
+    }
+}

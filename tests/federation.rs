@@ -1,0 +1,565 @@
+//! Key federation (issue 3), end to end.
+//!
+//! - `three_replicas_share_keys_survive_a_crash_and_a_restart`: three real
+//!   `mock-idp` processes; cross-verification with an independent verifier,
+//!   dedup, retention after a crash, key ageing, restart; prints the time a
+//!   new replica's key takes to appear on its peers.
+//! - `bad_peers_never_stall_or_poison_the_jwks`: hanging, 500, garbage,
+//!   EC/1024-bit keys, redirect loop, oversized answer.
+//! - `dns_discovery_with_localhost`: PEERS_DNS through the real resolver.
+//! - `peer_tokens_verify_with_our_own_verifier`: `jwt::verify` uses the merged set.
+//! - `shutdown_stops_the_refresher_mid_fetch`: `server::run` ends promptly and
+//!   awaits the refresher even while a peer fetch hangs.
+//!
+//! The network-namespace DNS test with several addresses is in
+//! `tests/federation_dns.rs` (run by `scripts/ci/federation.sh`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "common/replica.rs"]
+mod replica;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use common::{spawn_app, test_config, verify_with};
+use mock_idp::keys::Jwk;
+use replica::{Replica, client, eventually, get_json, jwks, mint, peer, served_kids};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+fn unix_now_f64() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+fn count(kids: &[String]) -> BTreeMap<&str, usize> {
+    let mut counts = BTreeMap::new();
+    for kid in kids {
+        *counts.entry(kid.as_str()).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_share_keys_survive_a_crash_and_a_restart() {
+    const TTL: i64 = 4;
+    const REFRESH: Duration = Duration::from_secs(1);
+    let dir = tempfile::tempdir().unwrap();
+    let http = client();
+    let ports = replica::free_ports(3);
+    let urls: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect();
+    let names = ["a", "b", "c"];
+    // Every replica lists all three, itself included (self-skip is exercised).
+    let env = |name: &str| {
+        vec![
+            ("PEERS", urls.join(",")),
+            ("INSTANCE_ID", name.to_string()),
+            ("TOKEN_TTL", TTL.to_string()),
+            ("PEER_REFRESH_SEC", REFRESH.as_secs().to_string()),
+            ("PEER_TIMEOUT_MS", "500".to_string()),
+        ]
+    };
+    let start =
+        |i: usize| Replica::start(names[i], "127.0.0.1", ports[i], &env(names[i]), dir.path());
+    let mut replicas: Vec<Replica> = (0..3).map(start).collect();
+    for (r, url) in replicas.iter().zip(&urls) {
+        assert_eq!(&r.base, url, "startup line of {}", r.name);
+    }
+
+    // Convergence: every merged set holds all three kids exactly once.
+    let own: Vec<String> = {
+        let mut own = Vec::new();
+        for r in &replicas {
+            let doc = get_json(&http, &r.url("/cluster")).await;
+            let kid = doc["own_kids"][0].as_str().unwrap().to_string();
+            assert!(
+                kid.starts_with(&format!("{}-", r.name)),
+                "INSTANCE_ID prefixes {kid}"
+            );
+            own.push(kid);
+        }
+        own
+    };
+    for r in &replicas {
+        let kids = eventually(
+            &format!("{} serves all three kids", r.name),
+            Duration::from_secs(10),
+            || async {
+                let kids = served_kids(&http, &r.base).await;
+                (kids.len() >= 3).then_some(kids)
+            },
+        )
+        .await;
+        let counts = count(&kids);
+        assert_eq!(kids.len(), 3, "{}: {kids:?}", r.name);
+        for kid in &own {
+            assert_eq!(
+                counts.get(kid.as_str()),
+                Some(&1),
+                "{}: {kid} once in {kids:?}",
+                r.name
+            );
+        }
+        assert_eq!(
+            kids[0],
+            own[names.iter().position(|n| *n == r.name).unwrap()],
+            "own key first"
+        );
+    }
+
+    // A token minted by any replica verifies with every replica's JWKS
+    // (jsonwebtoken, not our code).
+    for minter in &replicas {
+        let (token, kid, _) = mint(&http, &minter.base, &format!("user_{}", minter.name)).await;
+        for verifier in &replicas {
+            let set = jwks(&http, &verifier.base).await;
+            let (header, claims) = verify_with(&set, &token, None).unwrap_or_else(|e| {
+                panic!(
+                    "token of {} rejected by {}'s JWKS: {e}",
+                    minter.name, verifier.name
+                )
+            });
+            assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
+            assert_eq!(claims["sub"], format!("user_{}", minter.name));
+        }
+    }
+
+    // /health: status ok, self recognised, the two others up.
+    let health = get_json(&http, &replicas[0].url("/health")).await;
+    assert_eq!(health["status"], "ok");
+    assert_eq!(
+        peer(&health, &urls[0]).unwrap()["state"],
+        "self",
+        "{health}"
+    );
+    for url in &urls[1..] {
+        let p = peer(&health, url).unwrap();
+        assert_eq!(p["state"], "up", "{health}");
+        assert_eq!(p["key_count"], 1, "{health}");
+        assert!(p["last_success"].as_i64().is_some(), "{health}");
+    }
+
+    // Crash B right after it minted a token.
+    let (token_b, kid_b, exp_b) = mint(&http, &replicas[1].base, "user_b").await;
+    replicas[1].kill();
+    let crashed = Instant::now();
+    let survivors = [0usize, 2];
+    for &i in &survivors {
+        let r = &replicas[i];
+        eventually(
+            &format!("{} sees b down", r.name),
+            Duration::from_secs(5),
+            || async {
+                let h = get_json(&http, &r.url("/health")).await;
+                let p = peer(&h, &urls[1])?;
+                (p["state"] == "down" && p["last_error"].as_str().is_some()).then_some(())
+            },
+        )
+        .await;
+    }
+    // B's token keeps verifying on A and C for its whole lifetime.
+    let mut checks = 0;
+    while unix_now_f64() < exp_b as f64 - 0.3 {
+        for &i in &survivors {
+            let set = jwks(&http, &replicas[i].base).await;
+            verify_with(&set, &token_b, None).unwrap_or_else(|e| {
+                panic!(
+                    "b's token (exp {exp_b}) rejected by {} at {:.2}: {e}",
+                    replicas[i].name,
+                    unix_now_f64()
+                )
+            });
+        }
+        checks += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        checks > 3,
+        "b's token was checked {checks} times before it expired"
+    );
+    // Then B's key ages out (retention: TTL + refresh + timeout = 6 s after the last fetch).
+    for &i in &survivors {
+        let r = &replicas[i];
+        eventually(
+            &format!("b's key gone from {}", r.name),
+            Duration::from_secs(12),
+            || async {
+                let kids = served_kids(&http, &r.base).await;
+                (!kids.contains(&kid_b)).then_some(())
+            },
+        )
+        .await;
+        assert_eq!(served_kids(&http, &r.base).await.len(), 2, "{}", r.name);
+    }
+    let dropped_after = crashed.elapsed();
+
+    // Restart B on the same address: a new key, on A and C within about one refresh.
+    replicas[1] = start(1);
+    let restarted = replicas[1].started;
+    let kid_b2 = get_json(&http, &replicas[1].url("/cluster")).await["own_kids"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(kid_b2, kid_b, "a restarted in-memory replica has a new key");
+    let mut appear = Vec::new();
+    for &i in &survivors {
+        let r = &replicas[i];
+        eventually(
+            &format!("b's new key on {}", r.name),
+            Duration::from_secs(5),
+            || async {
+                served_kids(&http, &r.base)
+                    .await
+                    .contains(&kid_b2)
+                    .then_some(())
+            },
+        )
+        .await;
+        appear.push((r.name.clone(), restarted.elapsed()));
+    }
+    let slowest = appear.iter().map(|(_, d)| *d).max().unwrap();
+    println!(
+        "federation: new replica key appeared on its peers after {:?} (slowest {:?}; refresh \
+         interval {REFRESH:?}); crashed replica's key dropped {dropped_after:?} after the crash",
+        appear, slowest
+    );
+    assert!(
+        slowest <= REFRESH + Duration::from_millis(1500),
+        "new key took {slowest:?}, more than one refresh interval ({REFRESH:?}) plus a fetch"
+    );
+    let (token_b2, _, _) = mint(&http, &replicas[1].base, "user_b2").await;
+    for &i in &survivors {
+        let set = jwks(&http, &replicas[i].base).await;
+        verify_with(&set, &token_b2, None).unwrap();
+        let h = get_json(&http, &replicas[i].url("/health")).await;
+        eventually("b up again", Duration::from_secs(3), || async {
+            let h = get_json(&http, &replicas[i].url("/health")).await;
+            (peer(&h, &urls[1])?["state"] == "up").then_some(())
+        })
+        .await;
+        drop(h);
+    }
+    // And the restarted B serves everyone's keys, each once.
+    let kids = eventually(
+        "b serves all three kids",
+        Duration::from_secs(5),
+        || async {
+            let kids = served_kids(&http, &replicas[1].base).await;
+            (kids.len() >= 3).then_some(kids)
+        },
+    )
+    .await;
+    assert_eq!(count(&kids).len(), 3, "{kids:?}");
+    assert!(kids.contains(&own[0]) && kids.contains(&own[2]) && kids.contains(&kid_b2));
+}
+
+/// A peer that accepts connections and never answers.
+async fn hanging_peer() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    base
+}
+
+/// A peer serving `router`.
+async fn fake_peer(router: Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
+fn json_peer(body: Value) -> Router {
+    let body = body.to_string();
+    Router::new().route(
+        "/api/pkeys",
+        get(move || {
+            let body = body.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+        }),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_peers_never_stall_or_poison_the_jwks() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let good = spawn_app(test_config()).await;
+    let good_kid = good.state.keys.signing_key().kid().to_string();
+    let mixed_good = Jwk::rsa_sig("mixed-good", &[0xa5; 256], &[1, 0, 1]);
+    let hang = hanging_peer().await;
+    let five_hundred = fake_peer(Router::new().route(
+        "/api/pkeys",
+        get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
+    ))
+    .await;
+    let not_json = fake_peer(Router::new().route(
+        "/api/pkeys",
+        get(|| async { "{\"keys\": [ this is not json" }),
+    ))
+    .await;
+    let bad_keys = fake_peer(json_peer(json!({"keys": [
+        {"kty": "EC", "kid": "ec-key", "crv": "P-256", "alg": "ES256",
+         "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+         "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
+        {"kty": "RSA", "kid": "rsa-1024", "alg": "RS256", "use": "sig",
+         "n": URL_SAFE_NO_PAD.encode([0xc3; 128]), "e": "AQAB"},
+    ]})))
+    .await;
+    let mixed = fake_peer(json_peer(json!({"keys": [
+        mixed_good,
+        {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+    ]})))
+    .await;
+    let redirect_loop = fake_peer(Router::new().route(
+        "/api/pkeys",
+        get(|| async {
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, "/api/pkeys?local=true")],
+            )
+                .into_response()
+        }),
+    ))
+    .await;
+    let huge = fake_peer(Router::new().route(
+        "/api/pkeys",
+        get(|| async { format!("{{\"keys\": [], \"pad\": \"{}\"}}", "x".repeat(2 << 20)) }),
+    ))
+    .await;
+
+    let timeout = Duration::from_millis(2000);
+    let mut config = test_config();
+    config.peers = vec![
+        good.base.clone(),
+        hang.clone(),
+        five_hundred.clone(),
+        not_json.clone(),
+        bad_keys.clone(),
+        mixed.clone(),
+        redirect_loop.clone(),
+        huge.clone(),
+    ];
+    config.peer_timeout = timeout;
+    let app = spawn_app(config).await;
+    let own_kid = app.state.keys.signing_key().kid().to_string();
+    let http = client();
+
+    // While the hanging fetch is in flight, the JWKS answers promptly, every time.
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut requests = 0;
+    while started.elapsed() < timeout - Duration::from_millis(300) {
+        let t = Instant::now();
+        let res = http
+            .get(app.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        slowest = slowest.max(t.elapsed());
+        requests += 1;
+        let kids: Vec<&str> = body["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        for bad in ["ec-key", "rsa-1024", "hmac"] {
+            assert!(!kids.contains(&bad), "garbage key {bad} served: {kids:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "federation: JWKS during hanging peer fetch: {requests} requests, slowest {slowest:?}"
+    );
+    assert!(
+        slowest < Duration::from_millis(200),
+        "JWKS took {slowest:?} while a peer fetch hangs for {timeout:?}"
+    );
+
+    // After the round: the hanging peer is down with a timeout, each bad peer
+    // down with its reason, the good ones up.
+    let health = eventually(
+        "hanging peer reported down",
+        Duration::from_secs(6),
+        || async {
+            let h = get_json(&http, &app.url("/health")).await;
+            (peer(&h, &hang)?["state"] == "down").then_some(h)
+        },
+    )
+    .await;
+    assert_eq!(health["status"], "ok");
+    let expect_down = [
+        (&hang, "no answer within 2000 ms"),
+        (&five_hundred, "HTTP 500"),
+        (&not_json, "not JSON"),
+        (&bad_keys, "kty is \"EC\""),
+        (&bad_keys, "1024 bits"),
+        (&redirect_loop, "redirects are not followed"),
+        (&huge, "larger than 1048576 bytes"),
+    ];
+    for (url, reason) in expect_down {
+        let p = peer(&health, url).unwrap_or_else(|| panic!("{url} missing: {health}"));
+        assert_eq!(p["state"], "down", "{url}: {p}");
+        let error = p["last_error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(reason),
+            "{url}: {error:?} should mention {reason:?}"
+        );
+        assert_eq!(p["key_count"], 0, "{url}: {p}");
+    }
+    let p = peer(&health, &good.base).unwrap();
+    assert_eq!(
+        (p["state"].as_str(), p["key_count"].as_i64()),
+        (Some("up"), Some(1)),
+        "{p}"
+    );
+    let p = peer(&health, &mixed).unwrap();
+    assert_eq!(p["state"], "up", "{p}");
+    assert!(
+        p["rejected_keys"][0]
+            .as_str()
+            .unwrap()
+            .contains("kty is \"oct\""),
+        "{p}"
+    );
+
+    // Served: own + the good peer + the mixed peer's good key, nothing else.
+    let mut kids = served_kids(&http, &app.base).await;
+    kids.sort();
+    let mut want = vec![own_kid.clone(), good_kid.clone(), "mixed-good".to_string()];
+    want.sort();
+    assert_eq!(kids, want);
+    // The same on every JWKS path; the local view stays own-only.
+    for path in ["/certs", "/api/pkeys"] {
+        let doc = get_json(&http, &app.url(path)).await;
+        assert_eq!(doc["keys"].as_array().unwrap().len(), 3, "{path}");
+    }
+    let local = get_json(&http, &app.url("/api/pkeys?local=true")).await;
+    assert_eq!(local["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(local["keys"][0]["kid"], own_kid.as_str());
+
+    let cluster = get_json(&http, &app.url("/cluster")).await;
+    assert_eq!(cluster["enabled"], true);
+    assert_eq!(cluster["peers_up"], 2, "{cluster}");
+    assert_eq!(cluster["peers_down"], 6, "{cluster}");
+    assert_eq!(cluster["timeout_ms"], 2000);
+
+    // The good peer's token verifies against this replica's JWKS.
+    let token = good.token(json!({"sub": "from_good"})).await;
+    let set = app.jwks("/.well-known/jwks.json").await;
+    let (_, claims) = verify_with(&set, &token, None).unwrap();
+    assert_eq!(claims["sub"], "from_good");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_discovery_with_localhost() {
+    let peer_app = spawn_app(test_config()).await;
+    let peer_kid = peer_app.state.keys.signing_key().kid().to_string();
+    let mut config = test_config();
+    config.peers_dns = Some(mock_idp::config::PeerDns {
+        host: "localhost".into(),
+        port: peer_app.addr.port(),
+    });
+    config.peer_timeout = Duration::from_millis(500);
+    let app = spawn_app(config).await;
+    let http = client();
+    eventually(
+        "peer key found through PEERS_DNS=localhost",
+        Duration::from_secs(5),
+        || async {
+            served_kids(&http, &app.base)
+                .await
+                .contains(&peer_kid)
+                .then_some(())
+        },
+    )
+    .await;
+    let cluster = get_json(&http, &app.url("/cluster")).await;
+    let url = format!("http://127.0.0.1:{}", peer_app.addr.port());
+    assert_eq!(peer(&cluster, &url).unwrap()["state"], "up", "{cluster}");
+    assert_eq!(
+        cluster["dns_name"],
+        format!("localhost:{}", peer_app.addr.port()),
+        "{cluster}"
+    );
+}
+
+#[tokio::test]
+async fn peer_tokens_verify_with_our_own_verifier() {
+    let b = spawn_app(test_config()).await;
+    let mut config = test_config();
+    config.peers = vec![b.base.clone()];
+    config.peer_timeout = Duration::from_millis(500);
+    let a = spawn_app(config).await;
+    let kid_b = b.state.keys.signing_key().kid().to_string();
+    eventually("b's key on a", Duration::from_secs(5), || async {
+        a.state.keys.merged().decoding_key(&kid_b).map(|_| ())
+    })
+    .await;
+    let token = b.token(json!({"sub": "from_b"})).await;
+    let claims =
+        mock_idp::jwt::verify(&token, &a.state.keys.merged(), Some(&a.state.config.issuer))
+            .unwrap();
+    assert_eq!(claims["sub"], "from_b");
+    // Without federation it would be unknown: the local set alone does not verify it.
+    assert!(mock_idp::jwt::verify(&token, a.state.keys.local(), None).is_err());
+}
+
+#[tokio::test]
+async fn without_peers_health_and_cluster_stay_minimal() {
+    let app = spawn_app(test_config()).await;
+    let http = client();
+    assert_eq!(
+        get_json(&http, &app.url("/health")).await,
+        json!({"status": "ok"})
+    );
+    let cluster = get_json(&http, &app.url("/cluster")).await;
+    assert_eq!(cluster["enabled"], false);
+    assert_eq!(cluster["own_kids"], cluster["served_kids"]);
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_refresher_mid_fetch() {
+    let hang = hanging_peer().await;
+    let mut config = test_config();
+    config.peers = vec![hang.clone()];
+    config.peer_timeout = Duration::from_secs(30);
+    let state = mock_idp::server::load_state(config).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(mock_idp::server::run(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    // The first round is under way (and would hang for 30 s).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fed = state.federation.as_ref().unwrap();
+    assert_eq!(fed.status().rounds, 0, "the round is still in flight");
+    let t = Instant::now();
+    tx.send(()).unwrap();
+    // run() returns only after the refresher task has ended.
+    tokio::time::timeout(Duration::from_secs(2), server)
+        .await
+        .expect("run() must not wait for a hanging peer fetch")
+        .unwrap()
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
