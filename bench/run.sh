@@ -7,7 +7,8 @@
 #                                   every figure parsed as a positive number
 #
 # Other options are passed to bench/bench.py (--duration S, --starts N,
-# --openssl-seconds S, --wrk-threads N, --out DIR); see `python3 bench/bench.py -h`.
+# --retries N, --wait-idle S, --openssl-seconds S, --wrk-threads N, --out DIR);
+# see `python3 bench/bench.py -h`. docs/performance.md explains the figures.
 #
 # Installs what it needs (Debian: wrk, openssl; npm: the oauth2-mock-server
 # pinned in bench/package-lock.json), builds the release binary unless
@@ -25,7 +26,7 @@ BENCH_DIR="$REPO_ROOT/bench"
 
 for arg in "$@"; do
   case "$arg" in
-    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
   esac
 done
 

@@ -661,109 +661,42 @@ mod tests {
                 .to_string();
             assert!(e.contains(name), "{yaml}: {e}");
         }
-        let cases = [
-            (
-                Opts {
-                    peers_dns: Some("name-without-port".into()),
-                    ..Default::default()
-                },
-                "PEERS_DNS",
-            ),
-            (
-                Opts {
-                    peers_dns: Some("name:0".into()),
-                    ..Default::default()
-                },
-                "PEERS_DNS",
-            ),
-            (
-                Opts {
-                    peers_dns: Some(":8081".into()),
-                    ..Default::default()
-                },
-                "PEERS_DNS",
-            ),
-            (
-                Opts {
-                    peer_timeout_ms: Some(0),
-                    ..Default::default()
-                },
-                "PEER_TIMEOUT_MS",
-            ),
-            (
-                Opts {
-                    peer_retention_sec: Some(0),
-                    ..Default::default()
-                },
-                "PEER_RETENTION_SEC",
-            ),
-            (
-                Opts {
-                    peers: Some("https://a:8081".into()),
-                    ..Default::default()
-                },
-                "PEERS",
-            ),
-        ];
-        for (opts, name) in cases {
-            let e = Config::from_layers(&opts, FileConfig::default())
-                .unwrap_err()
-                .to_string();
-            assert!(e.contains(name), "{name}: {e}");
-        }
+    }
+
+    /// `Opts` with one field changed.
+    fn opts(set: impl FnOnce(&mut Opts)) -> Opts {
+        let mut o = Opts::default();
+        set(&mut o);
+        o
     }
 
     #[test]
     fn bad_values_name_the_option() {
         let cases = [
+            (opts(|o| o.token_ttl = Some(0)), "TOKEN_TTL"),
+            (opts(|o| o.issuer = Some("issuer.local".into())), "ISSUER"),
+            (opts(|o| o.peers = Some("a:1".into())), "PEERS"),
+            (opts(|o| o.peers = Some("https://a:8081".into())), "PEERS"),
+            (opts(|o| o.peer_refresh_sec = Some(0)), "PEER_REFRESH_SEC"),
             (
-                Opts {
-                    token_ttl: Some(0),
-                    ..Default::default()
-                },
-                "TOKEN_TTL",
-            ),
-            (
-                Opts {
-                    issuer: Some("issuer.local".into()),
-                    ..Default::default()
-                },
-                "ISSUER",
-            ),
-            (
-                Opts {
-                    peers: Some("a:1".into()),
-                    ..Default::default()
-                },
-                "PEERS",
-            ),
-            (
-                Opts {
-                    peer_refresh_sec: Some(0),
-                    ..Default::default()
-                },
-                "PEER_REFRESH_SEC",
-            ),
-            (
-                Opts {
-                    cors_origins: Some("nope".into()),
-                    ..Default::default()
-                },
+                opts(|o| o.cors_origins = Some("nope".into())),
                 "CORS_ORIGINS",
             ),
+            (opts(|o| o.public_url = Some("/x".into())), "PUBLIC_URL"),
             (
-                Opts {
-                    public_url: Some("/x".into()),
-                    ..Default::default()
-                },
-                "PUBLIC_URL",
+                opts(|o| o.users_file = Some("/nonexistent.yaml".into())),
+                "USERS_FILE",
             ),
             (
-                Opts {
-                    users_file: Some("/nonexistent.yaml".into()),
-                    ..Default::default()
-                },
-                "USERS_FILE",
+                opts(|o| o.peers_dns = Some("name-without-port".into())),
+                "PEERS_DNS",
+            ),
+            (opts(|o| o.peers_dns = Some("name:0".into())), "PEERS_DNS"),
+            (opts(|o| o.peers_dns = Some(":8081".into())), "PEERS_DNS"),
+            (opts(|o| o.peer_timeout_ms = Some(0)), "PEER_TIMEOUT_MS"),
+            (
+                opts(|o| o.peer_retention_sec = Some(0)),
+                "PEER_RETENTION_SEC",
             ),
         ];
         for (opts, name) in cases {

@@ -15,28 +15,35 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mock-idp");
 
+/// The environment variable of every option.
+const OPTION_VARS: [&str; 18] = [
+    "CONFIG_FILE",
+    "HOST",
+    "PORT",
+    "ISSUER",
+    "AUDIENCE",
+    "TOKEN_TTL",
+    "KID",
+    "PERSIST_KEYS_DIR",
+    "USERS_FILE",
+    "PEERS",
+    "PEERS_DNS",
+    "PEER_REFRESH_SEC",
+    "PEER_TIMEOUT_MS",
+    "PEER_RETENTION_SEC",
+    "INSTANCE_ID",
+    "CORS_ORIGINS",
+    "PUBLIC_URL",
+    "LOG_FORMAT",
+];
+
 /// A command for the binary with a clean environment for our variables.
 fn mock_idp() -> Command {
     let mut cmd = Command::new(BIN);
-    for var in [
-        "NODE_ENV",
-        "APP_ENV",
-        "HOST",
-        "PORT",
-        "ISSUER",
-        "AUDIENCE",
-        "TOKEN_TTL",
-        "KID",
-        "PERSIST_KEYS_DIR",
-        "USERS_FILE",
-        "PEERS",
-        "PEER_REFRESH_SEC",
-        "INSTANCE_ID",
-        "CONFIG_FILE",
-        "CORS_ORIGINS",
-        "PUBLIC_URL",
-        "LOG_FORMAT",
-    ] {
+    for var in ["NODE_ENV", "APP_ENV", "RUST_LOG"]
+        .iter()
+        .chain(&OPTION_VARS)
+    {
         cmd.env_remove(var);
     }
     cmd.env("RUST_LOG", "info");
@@ -522,20 +529,7 @@ fn json_logs_and_no_key_material_in_them() {
 fn help_documents_env_vars() {
     let (code, out, _) = run_to_exit(mock_idp().arg("--help"));
     assert_eq!(code, 0);
-    for var in [
-        "HOST",
-        "PORT",
-        "ISSUER",
-        "AUDIENCE",
-        "TOKEN_TTL",
-        "KID",
-        "PERSIST_KEYS_DIR",
-        "USERS_FILE",
-        "PEERS",
-        "PEER_REFRESH_SEC",
-        "INSTANCE_ID",
-        "CONFIG_FILE",
-    ] {
+    for var in OPTION_VARS {
         assert!(
             out.contains(&format!("env: {var}=")),
             "--help must mention {var}"

@@ -97,15 +97,7 @@ async fn discovery_uses_request_host_or_public_url() {
         ..test_config()
     })
     .await;
-    let doc: Value = app
-        .client
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get_json("/.well-known/openid-configuration").await;
     assert_eq!(doc["issuer"], "http://issuer.test");
     assert_eq!(
         doc["jwks_uri"],
@@ -125,15 +117,7 @@ async fn discovery_uses_request_host_or_public_url() {
             .contains(&json!("client_credentials"))
     );
     // The advertised URLs really serve what they claim.
-    let jwks: Value = app
-        .client
-        .get(doc["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get_json(doc["jwks_uri"].as_str().unwrap()).await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
 
     let forwarded: Value = app
@@ -158,14 +142,8 @@ async fn discovery_uses_request_host_or_public_url() {
     })
     .await;
     let doc: Value = app
-        .client
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
     assert_eq!(doc["token_endpoint"], "http://token-issuer:8081/token");
 }
 
@@ -291,15 +269,7 @@ async fn metrics_show_federation_peers() {
     .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let text = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = app.get_text("/metrics").await;
         let has = |l: &str| text.lines().any(|x| x == l);
         if has("mock_idp_peers{state=\"up\"} 1")
             && has("mock_idp_peers{state=\"down\"} 1")
@@ -314,15 +284,7 @@ async fn metrics_show_federation_peers() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let plain = spawn_app(test_config()).await;
-    let text = plain
-        .client
-        .get(plain.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = plain.get_text("/metrics").await;
     assert!(
         !text.contains("mock_idp_peers"),
         "no peer gauges without federation"

@@ -81,16 +81,30 @@ impl TestApp {
         json["access_token"].as_str().unwrap().to_string()
     }
 
+    /// GET `path` (a path or a full URL) and parse the JSON body as `T`.
+    pub async fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        serde_json::from_str(&self.get_text(path).await).unwrap()
+    }
+
+    /// GET `path` (a path or a full URL) and parse the JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get_as(path).await
+    }
+
+    /// GET `path` (a path or a full URL) and return the body as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            self.url(path)
+        };
+        let res = self.client.get(url).send().await.unwrap();
+        res.text().await.unwrap()
+    }
+
     /// The JWKS as served at `path`.
     pub async fn jwks(&self, path: &str) -> JwkSet {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get_as(path).await
     }
 
     /// Verifies `token` against the served JWKS with jsonwebtoken (not our code).
