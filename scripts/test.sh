@@ -17,11 +17,12 @@ stage_rust() {
 }
 stage_federation() { bash scripts/ci/federation.sh; }
 stage_pyjwt() { bash scripts/ci/e2e-pyjwt.sh; }
+stage_oidc() { bash scripts/ci/oidc-e2e.sh; }
 stage_playwright() { bash scripts/ci/playwright.sh; }
 stage_container() { bash scripts/ci/container.sh; }
 stage_bench() { bash scripts/ci/bench-smoke.sh; }
 
-ALL_STAGES=(rust federation pyjwt playwright container bench)
+ALL_STAGES=(rust federation pyjwt oidc playwright container bench)
 STAGES=("${@:-${ALL_STAGES[@]}}")
 
 passed=0 failed=0 failed_names=()

@@ -29,6 +29,8 @@ pub struct AppState {
     pub config: Config,
     /// Signing key, own public keys and the merged JWKS.
     pub keys: Arc<KeyStore>,
+    /// Used codes, rotated refresh tokens and revoked tokens (per replica).
+    pub spent: crate::oauth::SpentJtis,
     /// Peer federation (settings and last status); `None` without peers.
     pub federation: Option<Arc<Federation>>,
     /// Prometheus counters.
@@ -45,6 +47,7 @@ impl AppState {
         Arc::new(AppState {
             config,
             keys: Arc::new(keys),
+            spent: crate::oauth::SpentJtis::default(),
             federation,
             metrics: Metrics::default(),
         })
@@ -69,6 +72,9 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::jwks::router())
         .merge(routes::discovery::router())
         .merge(routes::health::router())
+        .merge(routes::authorize::router())
+        .merge(routes::userinfo::router())
+        .merge(routes::introspect::router())
         .merge(routes::cluster::router())
         .merge(routes::metrics::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), track_latency))

@@ -176,6 +176,9 @@ pub struct ClientConfig {
     /// Allowed grant types; empty = all.
     #[serde(default)]
     pub grant_types: Vec<String>,
+    /// Where `GET /logout` may send the browser (besides `redirect_uris`).
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
     /// Display name on the login page.
     pub client_name: Option<String>,
     /// Default scope granted when none is asked.

@@ -14,16 +14,44 @@ use crate::keys::{JwksSnapshot, KeyError, SigningKey};
 
 /// Signs `claims` with `key` and returns the compact JWS.
 pub fn encode(key: &SigningKey, claims: &Map<String, Value>) -> Result<String, KeyError> {
+    encode_with_header(key, key.header_b64(), claims)
+}
+
+/// Signs `claims` with a JOSE header whose `typ` is `typ` instead of `JWT`.
+///
+/// Authorization codes and refresh tokens use their own `typ`: the header is
+/// the one part of a token that `POST /token`'s mint cannot set, so a minted
+/// token can never pass for a code or a refresh token (RFC 8725 §3.11).
+pub fn encode_typed(
+    key: &SigningKey,
+    typ: &str,
+    claims: &Map<String, Value>,
+) -> Result<String, KeyError> {
+    let header = serde_json::json!({"alg": "RS256", "typ": typ, "kid": key.kid()});
+    encode_with_header(key, &URL_SAFE_NO_PAD.encode(header.to_string()), claims)
+}
+
+fn encode_with_header(
+    key: &SigningKey,
+    header_b64: &str,
+    claims: &Map<String, Value>,
+) -> Result<String, KeyError> {
     let payload = serde_json::to_vec(claims).map_err(|_| KeyError::Sign)?;
-    let header = key.header_b64();
-    let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 2 + 344);
-    token.push_str(header);
+    let mut token = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 2 + 344);
+    token.push_str(header_b64);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
     let signature = key.sign(token.as_bytes())?;
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(signature, &mut token);
     Ok(token)
+}
+
+/// The `typ` of the token's JOSE header, unverified (`None` when absent).
+pub fn header_typ(token: &str) -> Result<Option<String>, VerifyError> {
+    jsonwebtoken::decode_header(token)
+        .map(|h| h.typ)
+        .map_err(|e| VerifyError::Malformed(e.to_string()))
 }
 
 /// Why a presented token was not accepted.
@@ -136,5 +164,16 @@ mod tests {
             verify(&hs, &keys, None),
             Err(VerifyError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn typed_tokens_carry_their_typ_and_verify() {
+        let store = KeyStore::new(SigningKey::generate(&KidPolicy::default()).unwrap());
+        let token = encode_typed(store.signing_key(), "x+jwt", &claims(60)).unwrap();
+        assert_eq!(header_typ(&token).unwrap().as_deref(), Some("x+jwt"));
+        assert!(verify(&token, &store.merged(), Some("https://i")).is_ok());
+        let plain = encode(store.signing_key(), &claims(60)).unwrap();
+        assert_eq!(header_typ(&plain).unwrap().as_deref(), Some("JWT"));
+        assert!(header_typ("nope").is_err());
     }
 }

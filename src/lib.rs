@@ -21,8 +21,10 @@
 //! - [`federation`]: multi-replica key sharing: peer discovery, bounded fetches,
 //!   the merged JWKS and its ageing (the refresher task).
 //! - [`metrics`]: Prometheus counters and latency histograms (`GET /metrics`).
-//! - [`oauth`]: OAuth 2.0 grants and client authentication behind `POST /token`.
-//! - [`routes`]: one module per HTTP area (token, jwks, discovery, health, cluster).
+//! - [`oauth`]: OAuth 2.0 / OIDC logic: client authentication, grants, codes and
+//!   refresh tokens, authorization requests, userinfo/introspection/revocation.
+//! - [`routes`]: one module per HTTP area (token, jwks, discovery, health, cluster,
+//!   authorize + login page + logout, userinfo, introspect/revoke, metrics).
 //! - [`server`]: `run(listener, state, shutdown)`, the serving loop.
 //! - [`healthcheck`]: the `mock-idp healthcheck` client for shell-less images.
 

@@ -1,16 +1,33 @@
-//! The OAuth 2.0 side of `POST /token` (form body with `grant_type`) and
-//! client authentication (RFC 6749 §2.3.1).
+//! OAuth 2.0 / OpenID Connect logic, free of HTTP framework types beyond
+//! headers: client authentication (RFC 6749 §2.3.1), the grants behind
+//! `POST /token`, authorization requests and the login, token inspection.
+//!
+//! - [`grants`]: `client_credentials`, `password`, `authorization_code`, `refresh_token`.
+//! - [`tokens`]: access / ID / refresh token issuance for a signed-in user.
+//! - [`artifacts`]: authorization codes and refresh tokens as signed JWTs.
+//! - [`spent`]: the per-replica set of used or revoked `jti`s.
+//! - [`authorize`]: `/authorize` request validation, login, code issuance, logout.
+//! - [`pkce`]: RFC 7636 verification.
+//! - [`inspect`]: userinfo, introspection (RFC 7662) and revocation (RFC 7009).
+
+pub mod artifacts;
+pub mod authorize;
+pub mod grants;
+pub mod inspect;
+pub mod pkce;
+pub mod spent;
+pub mod tokens;
+
+pub use spent::SpentJtis;
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::json;
+use serde_json::{Map, Value};
 
 use crate::app::SharedState;
-use crate::claims::{self, MintRequest, Preset};
 use crate::config::ClientConfig;
 use crate::error::ApiError;
-use crate::jwt;
 use crate::routes::token::TokenResponse;
 
 /// The client making a token request, authenticated.
@@ -22,11 +39,16 @@ pub struct Client {
     pub registration: Option<ClientConfig>,
 }
 
-/// Form fields of a token request.
+/// Form fields (or query parameters) of an OAuth request, in order.
 #[derive(Debug, Default)]
 pub struct Form(Vec<(String, String)>);
 
 impl Form {
+    /// A form of `name=value` pairs, in order.
+    pub fn new(pairs: Vec<(String, String)>) -> Self {
+        Form(pairs)
+    }
+
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
@@ -41,6 +63,37 @@ impl Form {
             .filter(|v| !v.is_empty())
             .ok_or_else(|| ApiError::InvalidRequest(format!("{name}: is required")))
     }
+
+    /// The first non-empty value of `name`.
+    pub fn non_empty(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// The name of the first field given more than once (RFC 6749 §3.1, §3.2).
+    pub fn repeated(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .enumerate()
+            .find(|(i, (k, _))| self.0[..*i].iter().any(|(seen, _)| seen == k))
+            .map(|(_, (k, _))| k.as_str())
+    }
+
+    /// The `claims` field: a JSON object of extra claims, empty when absent.
+    pub fn claims(&self) -> Result<Map<String, Value>, ApiError> {
+        match self.non_empty("claims") {
+            None => Ok(Map::new()),
+            Some(text) => parse_claims(text).map_err(ApiError::InvalidRequest),
+        }
+    }
+}
+
+/// Parses a JSON object of extra claims; the error names the `claims` field.
+pub fn parse_claims(text: &str) -> Result<Map<String, Value>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("claims: must be a JSON object, e.g. {\"email\": \"a@example.com\"}".into()),
+        Err(e) => Err(format!("claims: is not valid JSON: {e}")),
+    }
 }
 
 /// Dispatches a token request by `grant_type`.
@@ -51,24 +104,67 @@ pub async fn token_grant(
 ) -> Result<TokenResponse, ApiError> {
     let form = Form(pairs);
     // RFC 6749 §3.2: parameters must not be repeated.
-    for (i, (k, _)) in form.0.iter().enumerate() {
-        if form.0[..i].iter().any(|(seen, _)| seen == k) {
-            return Err(ApiError::InvalidRequest(format!(
-                "{k}: must not be repeated"
-            )));
-        }
+    if let Some(k) = form.repeated() {
+        return Err(ApiError::InvalidRequest(format!(
+            "{k}: must not be repeated"
+        )));
     }
     let grant_type = form.require("grant_type")?;
-    match grant_type {
-        "client_credentials" => {
-            let client = authenticate_client(state, headers, &form)?;
-            client_credentials(state, &client, &form)
-        }
-        other => Err(ApiError::UnsupportedGrantType(format!(
-            "grant_type {other:?} is not supported; supported: {}",
+    if !crate::routes::discovery::GRANT_TYPES.contains(&grant_type) {
+        return Err(ApiError::UnsupportedGrantType(format!(
+            "grant_type {grant_type:?} is not supported; supported: {}",
             crate::routes::discovery::GRANT_TYPES.join(", ")
-        ))),
+        )));
     }
+    let client = authenticate_client(state, headers, &form)?;
+    check_grant_allowed(&client, grant_type)?;
+    let now = crate::unix_now();
+    match grant_type {
+        "client_credentials" => grants::client_credentials(state, &client, &form, now),
+        "password" => grants::password(state, &client, &form, now),
+        "authorization_code" => grants::authorization_code(state, &client, &form, now),
+        _ => grants::refresh_token(state, &client, &form, now),
+    }
+}
+
+/// A registered client may only use the grants it lists (RFC 7591
+/// `grant_types`; none listed = all), and a public one never
+/// `client_credentials` (RFC 6749 §4.4); `unauthorized_client` otherwise.
+pub fn check_grant_allowed(client: &Client, grant_type: &str) -> Result<(), ApiError> {
+    match &client.registration {
+        Some(reg) if reg.client_secret.is_none() && grant_type == "client_credentials" => {
+            Err(ApiError::UnauthorizedClient(format!(
+                "grant_type: client {:?} is public (no client_secret) and cannot use \
+                 client_credentials",
+                client.id
+            )))
+        }
+        Some(reg)
+            if !reg.grant_types.is_empty() && !reg.grant_types.iter().any(|g| g == grant_type) =>
+        {
+            Err(ApiError::UnauthorizedClient(format!(
+                "grant_type: client {:?} may not use {grant_type:?}; its grant_types are: {}",
+                client.id,
+                reg.grant_types.join(", ")
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Authenticates the caller of introspection or revocation: a registered
+/// client when clients are configured, anyone (`None`) otherwise.
+pub fn authenticate_caller(
+    state: &SharedState,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Option<Client>, ApiError> {
+    let sent_credentials =
+        headers.contains_key(header::AUTHORIZATION) || form.non_empty("client_id").is_some();
+    if state.config.clients.is_empty() && !sent_credentials {
+        return Ok(None);
+    }
+    authenticate_client(state, headers, form).map(Some)
 }
 
 /// Authenticates the client by HTTP Basic (`client_secret_basic`) or form
@@ -153,48 +249,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Ap
     Ok(Some((unescape(id), unescape(secret))))
 }
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
+/// Compares secrets in constant time.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
-}
-
-/// `client_credentials` (RFC 6749 §4.4): `sub` = client id, scope echoed,
-/// the client's default audience and claims, plus any `audience` asked.
-pub fn client_credentials(
-    state: &SharedState,
-    client: &Client,
-    form: &Form,
-) -> Result<TokenResponse, ApiError> {
-    let reg = client.registration.as_ref();
-    let scope = form
-        .get("scope")
-        .map(str::to_string)
-        .or_else(|| reg.and_then(|r| r.scope.clone()));
-    let aud = form
-        .get("audience")
-        .or_else(|| form.get("resource"))
-        .map(|a| claims::Audience::One(a.to_string()))
-        .or_else(|| reg.and_then(|r| r.audience.clone()));
-    let mut extra = reg.map(|r| r.claims.clone()).unwrap_or_default();
-    extra.insert("client_id".into(), json!(client.id));
-    let req = MintRequest {
-        sub: Some(client.id.clone()),
-        preset: Some(Preset::Plain),
-        azp: Some(client.id.clone()),
-        aud,
-        scope: scope.clone(),
-        claims: Some(extra),
-        ..MintRequest::default()
-    };
-    let minted = claims::build(&req, &state.mint_context(), crate::unix_now())?;
-    state
-        .metrics
-        .token_issued(crate::metrics::Grant::ClientCredentials, minted.preset);
-    Ok(TokenResponse {
-        access_token: jwt::encode(state.keys.signing_key(), &minted.claims)?,
-        token_type: "Bearer",
-        expires_in: minted.expires_in,
-        scope,
-        refresh_token: None,
-        id_token: None,
-    })
 }

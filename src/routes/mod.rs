@@ -1,12 +1,16 @@
 //! HTTP endpoints, one module per area. Each exposes `router()`; paths live in
 //! [`paths`] and are used by both the routers and the discovery document.
 
+pub mod authorize;
 pub mod cluster;
 pub mod discovery;
 pub mod health;
+pub mod introspect;
 pub mod jwks;
+pub mod login_page;
 pub mod metrics;
 pub mod token;
+pub mod userinfo;
 
 use axum::http::HeaderMap;
 
@@ -28,6 +32,18 @@ pub mod paths {
     pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
     /// Liveness/readiness (with peer states when federation is on).
     pub const HEALTH: &str = "/health";
+    /// OAuth 2.0 authorization endpoint (GET and POST, RFC 6749 §3.1).
+    pub const AUTHORIZE: &str = "/authorize";
+    /// Where the login page posts the chosen user.
+    pub const AUTHORIZE_LOGIN: &str = "/authorize/login";
+    /// OIDC UserInfo endpoint (GET and POST).
+    pub const USERINFO: &str = "/userinfo";
+    /// RFC 7662 token introspection.
+    pub const INTROSPECT: &str = "/introspect";
+    /// RFC 7009 token revocation.
+    pub const REVOKE: &str = "/revoke";
+    /// OIDC RP-initiated logout (`end_session_endpoint`).
+    pub const LOGOUT: &str = "/logout";
     /// Federation status: settings, peers, own and served kids.
     pub const CLUSTER: &str = "/cluster";
     /// Prometheus metrics.

@@ -7,6 +7,11 @@
 //                    JWKS and the expected issuer; 200 {claims} or 401
 //                    {error, reason}
 //   GET /health      200 {"status":"ok"} (Playwright's readiness probe)
+//   GET /login       OIDC sign-in: redirect to mock-idp's /authorize (code +
+//                    PKCE S256, state, nonce; ?login_hint=alice passes through)
+//   GET /callback    exchanges the code at mock-idp's POST /token, checks the
+//                    ID token (signature, iss, aud, nonce), then hands the
+//                    access token to the page as /?token=...
 //
 // Environment:
 //   APP_HOST      bind address            (default 127.0.0.1)
@@ -15,6 +20,9 @@
 //   JWKS_URL      JWKS to verify against  (default $MOCK_IDP_URL/.well-known/jwks.json)
 //   ISSUER        required `iss`          (default $MOCK_IDP_URL)
 //   AUDIENCE      required `aud`, if set  (default: not checked)
+//   CLIENT_ID     OAuth client id         (default example-app; mock-idp
+//                 accepts any client unless its config lists clients)
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, jwtVerify, errors } from 'jose';
@@ -25,6 +33,8 @@ const idpUrl = (process.env.MOCK_IDP_URL || 'http://127.0.0.1:8081').replace(/\/
 const jwksUrl = process.env.JWKS_URL || `${idpUrl}/.well-known/jwks.json`;
 const issuer = process.env.ISSUER || idpUrl;
 const audience = process.env.AUDIENCE || undefined;
+const clientId = process.env.CLIENT_ID || 'example-app';
+const callbackUrl = `http://${host}:${port}/callback`;
 
 // Fetched lazily, cached, and re-fetched when a token names an unknown `kid`.
 const jwks = createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: 5000 });
@@ -79,10 +89,75 @@ async function me(req, res) {
   }
 }
 
+// Sign-ins in progress: state -> { verifier, nonce, created }.
+const pending = new Map();
+const PENDING_TTL_MS = 5 * 60_000;
+
+function login(res, query) {
+  const now = Date.now();
+  for (const [key, flow] of pending) if (now - flow.created > PENDING_TTL_MS) pending.delete(key);
+  const state = randomBytes(16).toString('base64url');
+  const nonce = randomBytes(16).toString('base64url');
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  pending.set(state, { verifier, nonce, created: now });
+  const params = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: callbackUrl,
+    scope: 'openid profile email',
+    state,
+    nonce,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  });
+  const hint = query.get('login_hint');
+  if (hint) params.set('login_hint', hint);
+  res.writeHead(302, { location: `${idpUrl}/authorize?${params}`, 'cache-control': 'no-store' });
+  res.end();
+}
+
+async function callback(res, query) {
+  const state = query.get('state') || '';
+  const flow = pending.get(state);
+  pending.delete(state);
+  if (query.get('error')) {
+    return send(res, 400, `sign-in failed: ${query.get('error')}: ${query.get('error_description') || ''}`);
+  }
+  if (!flow) return send(res, 400, 'sign-in failed: unknown or expired state');
+  // RFC 9207: the authorization response names its issuer.
+  if (query.get('iss') !== issuer) return send(res, 400, `sign-in failed: unexpected iss ${query.get('iss')}`);
+  const tokenRes = await fetch(`${idpUrl}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: query.get('code') || '',
+      redirect_uri: callbackUrl,
+      client_id: clientId,
+      code_verifier: flow.verifier,
+    }),
+    signal: AbortSignal.timeout(5000),
+  });
+  const tokens = await tokenRes.json();
+  if (!tokenRes.ok) return send(res, 400, `sign-in failed: ${tokens.error}: ${tokens.error_description}`);
+  const { payload: id } = await jwtVerify(tokens.id_token, jwks, { issuer, audience: clientId, algorithms: ['RS256'] });
+  if (id.nonce !== flow.nonce) return send(res, 400, 'sign-in failed: ID token nonce mismatch');
+  // Hand the access token to the page the same way tests do (?token=).
+  res.writeHead(302, { location: `/?token=${encodeURIComponent(tokens.access_token)}`, 'cache-control': 'no-store' });
+  res.end();
+}
+
 const server = createServer((req, res) => {
-  const path = new URL(req.url, 'http://x').pathname;
+  const url = new URL(req.url, 'http://x');
+  const path = url.pathname;
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method_not_allowed' });
   if (path === '/health') return send(res, 200, { status: 'ok' });
+  if (path === '/login') return login(res, url.searchParams);
+  if (path === '/callback') {
+    callback(res, url.searchParams).catch((err) => send(res, 400, `sign-in failed: ${reasonOf(err)}`));
+    return;
+  }
   if (path === '/api/me') {
     me(req, res).catch((err) => send(res, 500, { error: 'server_error', reason: String(err) }));
     return;
