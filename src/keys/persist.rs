@@ -91,7 +91,7 @@ fn try_load_or_create(
                     ),
                 });
             }
-            let key = SigningKey::generate(policy).map_err(|e| PersistError::Invalid {
+            let key = SigningKey::generate_fast(policy).map_err(|e| PersistError::Invalid {
                 path: private_path.clone(),
                 reason: e.to_string(),
             })?;
