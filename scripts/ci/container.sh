@@ -322,7 +322,7 @@ t0=$(date +%s.%N)
 docker run -d --name "$name" --network none "$IMAGE" >/dev/null
 wait_healthy "$name" "$t0"
 pass "healthy after ${HEALTHY_AFTER}s via HEALTHCHECK [\"/mock-idp\",\"healthcheck\"] (image defaults)"
-SUMMARY+=("start-to-healthy: ${HEALTHY_AFTER}s (image defaults, --network none, interval 2s)")
+SUMMARY+=("start-to-healthy: ${HEALTHY_AFTER}s (image defaults, --network none, interval 1s)")
 docker rm -f "$name" >/dev/null
 
 set +e
