@@ -77,15 +77,7 @@ async fn code_flow_with_s256_pkce_nonce_and_state() {
     assert!(auth_time <= id["iat"].as_i64().unwrap());
     assert!(r.body["refresh_token"].is_string());
 
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_text("/metrics").await;
     assert!(
         metrics.contains(
             "mock_idp_tokens_issued_total{grant=\"authorization_code\",preset=\"clerk\"} 1"

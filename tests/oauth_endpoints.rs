@@ -20,15 +20,7 @@ async fn discovery_lists_exactly_what_is_implemented() {
         "/.well-known/openid-configuration",
         "/.well-known/oauth-authorization-server",
     ] {
-        let doc: Value = app
-            .client
-            .get(app.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc: Value = app.get_json(path).await;
         assert_eq!(doc["issuer"], "http://idp.test", "{path}");
         let endpoints = [
             ("authorization_endpoint", "/authorize"),
