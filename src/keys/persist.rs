@@ -362,6 +362,52 @@ mod tests {
     }
 
     #[test]
+    fn io_errors_name_the_path_and_what_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain-file");
+        fs::write(&file, "x").unwrap();
+        let err = load_or_create(&file.join("keys"), &policy())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot create the keys directory"), "{err}");
+        assert!(err.contains("plain-file/keys"), "{err}");
+
+        // A directory where a key file should be: unreadable for anyone, root included.
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join(PRIVATE_FILE)).unwrap();
+        let err = load_or_create(dir.path(), &policy())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(PRIVATE_FILE) && err.contains("cannot read the private key"),
+            "{err}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        load_or_create(dir.path(), &policy()).unwrap();
+        fs::remove_file(dir.path().join(PUBLIC_FILE)).unwrap();
+        fs::create_dir(dir.path().join(PUBLIC_FILE)).unwrap();
+        let err = load_or_create(dir.path(), &policy())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(PUBLIC_FILE) && err.contains("cannot read the public key"),
+            "{err}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        load_or_create(dir.path(), &policy()).unwrap();
+        fs::write(dir.path().join(PUBLIC_FILE), "not pem").unwrap();
+        let err = load_or_create(dir.path(), &policy())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(PUBLIC_FILE) && err.contains("not a PEM file"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn write_new_never_replaces() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
