@@ -11,11 +11,13 @@ use axum::response::Response;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::claims::MintContext;
+use crate::claims::{self, MintContext, MintRequest, Minted};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::federation::Federation;
+use crate::jwt;
 use crate::keys::KeyStore;
+use crate::metrics::Grant;
 use crate::metrics::Metrics;
 use crate::routes;
 
@@ -51,6 +53,21 @@ impl AppState {
             federation,
             metrics: Metrics::default(),
         })
+    }
+
+    /// Builds the claims `req` asks for at `now`, signs them with the active
+    /// key and counts the token under `grant`: the one path every access
+    /// token takes (mint and every OAuth grant).
+    pub fn sign_access_token(
+        &self,
+        req: &MintRequest,
+        grant: Grant,
+        now: i64,
+    ) -> Result<(String, Minted), ApiError> {
+        let minted = claims::build(req, &self.mint_context(), now)?;
+        let token = jwt::encode(self.keys.signing_key(), &minted.claims)?;
+        self.metrics.token_issued(grant, minted.preset);
+        Ok((token, minted))
     }
 
     /// The server-side defaults for minting.

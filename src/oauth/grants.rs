@@ -9,7 +9,6 @@ use super::{Client, Form, constant_time_eq, pkce};
 use crate::app::SharedState;
 use crate::claims::{self, Audience, MintRequest, Preset};
 use crate::error::ApiError;
-use crate::jwt;
 use crate::metrics::Grant;
 use crate::routes::token::TokenResponse;
 
@@ -45,17 +44,10 @@ pub fn client_credentials(
         claims: Some(extra),
         ..MintRequest::default()
     };
-    let minted = claims::build(&req, &state.mint_context(), now)?;
-    state
-        .metrics
-        .token_issued(Grant::ClientCredentials, minted.preset);
+    let (access_token, minted) = state.sign_access_token(&req, Grant::ClientCredentials, now)?;
     Ok(TokenResponse {
-        access_token: jwt::encode(state.keys.signing_key(), &minted.claims)?,
-        token_type: "Bearer",
-        expires_in: minted.expires_in,
         scope,
-        refresh_token: None,
-        id_token: None,
+        ..TokenResponse::bearer(access_token, minted.expires_in)
     })
 }
 

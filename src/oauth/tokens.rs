@@ -77,7 +77,7 @@ pub fn issue(
 
     let mut access_extra = extra.clone();
     access_extra.insert("client_id".into(), json!(client.id));
-    let access = claims::build(
+    let (access_token, access) = state.sign_access_token(
         &MintRequest {
             user: grant.login.user.clone(),
             sub: Some(grant.login.sub.clone()),
@@ -87,11 +87,9 @@ pub fn issue(
             claims: Some(access_extra),
             ..MintRequest::default()
         },
-        &state.mint_context(),
+        grant.kind,
         now,
     )?;
-    let access_token = jwt::encode(state.keys.signing_key(), &access.claims)?;
-    state.metrics.token_issued(grant.kind, access.preset);
 
     let id_token = if has_scope(grant.scope.as_deref(), "openid") {
         let claims = id_token_claims(state, grant, extra, &access_token, now)?;

@@ -14,10 +14,10 @@ use serde_json::{Map, Value};
 
 use super::paths;
 use crate::app::{BODY_LIMIT, SharedState};
-use crate::claims::{self, MintRequest};
+use crate::claims::MintRequest;
 use crate::error::ApiError;
 use crate::metrics::Grant;
-use crate::{jwt, oauth};
+use crate::oauth;
 
 /// Routes of this area.
 pub fn router() -> Router<SharedState> {
@@ -42,6 +42,20 @@ pub struct TokenResponse {
     /// OpenID Connect ID token, when the grant issues one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+}
+
+impl TokenResponse {
+    /// A response carrying only an access token.
+    pub fn bearer(access_token: String, expires_in: i64) -> Self {
+        TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            scope: None,
+            refresh_token: None,
+            id_token: None,
+        }
+    }
 }
 
 impl IntoResponse for TokenResponse {
@@ -125,18 +139,9 @@ pub async fn token_post(
 
 /// Mints the token `req` asks for.
 pub fn mint(state: &SharedState, req: &MintRequest) -> Result<TokenResponse, ApiError> {
-    let minted = claims::build(req, &state.mint_context(), crate::unix_now())?;
-    let access_token = jwt::encode(state.keys.signing_key(), &minted.claims)?;
-    state.metrics.token_issued(Grant::Mint, minted.preset);
+    let (access_token, minted) = state.sign_access_token(req, Grant::Mint, crate::unix_now())?;
     tracing::debug!(sub = ?minted.claims.get("sub"), preset = minted.preset.as_str(), "minted token");
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: minted.expires_in,
-        scope: None,
-        refresh_token: None,
-        id_token: None,
-    })
+    Ok(TokenResponse::bearer(access_token, minted.expires_in))
 }
 
 fn body_kind(headers: &HeaderMap, body: &Bytes) -> Result<BodyKind, ApiError> {
