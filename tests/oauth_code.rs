@@ -46,17 +46,13 @@ async fn code_flow_with_s256_pkce_nonce_and_state() {
         "codes live 60 s"
     );
 
-    let r = token(
-        &app,
-        Some(&basic("web", "s3cret")),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", WEB_CB),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let redeem = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", WEB_CB),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let r = token(&app, Some(&basic("web", "s3cret")), &redeem).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["scope"], "openid email offline_access");
     let access = r.str("access_token");
@@ -86,17 +82,7 @@ async fn code_flow_with_s256_pkce_nonce_and_state() {
     );
 
     // Replay of the same code.
-    let replay = token(
-        &app,
-        Some(&basic("web", "s3cret")),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", WEB_CB),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let replay = token(&app, Some(&basic("web", "s3cret")), &redeem).await;
     assert_eq!(
         (replay.status, replay.error()),
         (400, "invalid_grant"),
