@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, Uri};
+use axum::http::{HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::claims::{self, MintContext, MintRequest, Minted};
@@ -20,6 +21,12 @@ use crate::keys::KeyStore;
 use crate::metrics::Grant;
 use crate::metrics::Metrics;
 use crate::routes;
+
+/// Response header on every answer, so a consumer can detect a mock-idp
+/// (see `docs/production-safety.md`).
+pub const MARKER_HEADER: &str = "x-mock-idp";
+/// Value of [`MARKER_HEADER`].
+pub const MARKER_VALUE: &str = "dev-only";
 
 /// Largest request body accepted, in bytes (larger -> 413).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -100,6 +107,11 @@ pub fn router(state: SharedState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
+        // Every answer says what this is, so a service can refuse to trust it in production.
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(MARKER_HEADER),
+            HeaderValue::from_static(MARKER_VALUE),
+        ))
         .with_state(state)
 }
 

@@ -91,5 +91,7 @@ pub fn document(config: &Config, base: &str) -> Value {
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
+        // Non-standard member (ignored by clients): marks this issuer as a mock.
+        "mock_idp": true,
     })
 }
