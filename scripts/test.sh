@@ -24,19 +24,29 @@ stage_bench() { bash scripts/ci/bench-smoke.sh; }
 
 ALL_STAGES=(rust federation pyjwt oidc playwright container bench)
 STAGES=("${@:-${ALL_STAGES[@]}}")
+for stage in "${STAGES[@]}"; do
+  if ! declare -F "stage_$stage" >/dev/null; then
+    echo "unknown stage: $stage; the stages are: ${ALL_STAGES[*]}" >&2
+    exit 2
+  fi
+done
 
-passed=0 failed=0 failed_names=()
+passed=0 failed=0 failed_names=() timings=()
 for stage in "${STAGES[@]}"; do
   log "stage: $stage"
   start=$SECONDS
   if "stage_$stage"; then
     passed=$((passed + 1)); log "stage $stage passed ($((SECONDS - start)) s)"
+    timings+=("$(printf '%-12s passed %5d s' "$stage" $((SECONDS - start)))")
   else
     failed=$((failed + 1)); failed_names+=("$stage"); log "stage $stage FAILED ($((SECONDS - start)) s)"
+    timings+=("$(printf '%-12s FAILED %5d s' "$stage" $((SECONDS - start)))")
   fi
 done
 
 echo
+printf '%s\n' "${timings[@]}"
+echo "total: $SECONDS s"
 [ "$failed" -eq 0 ] || echo "failed stages: ${failed_names[*]}"
 echo "stages: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -10,7 +10,12 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export REPO_ROOT
 
-log() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Colour only on a terminal: CI logs in files stay readable.
+if [ -t 2 ]; then
+  log() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+else
+  log() { printf '\n==> %s\n' "$*" >&2; }
+fi
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 SUDO=""
@@ -26,15 +31,57 @@ apt_install() {
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ ! -e /tmp/.mock-idp-apt-updated ]; then
     log "apt-get update"
-    $SUDO apt-get update -qq && touch /tmp/.mock-idp-apt-updated
+    $SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq && touch /tmp/.mock-idp-apt-updated
   fi
   log "apt-get install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Another apt (unattended-upgrades, a parallel stage) may hold the dpkg
+  # lock: wait for it up to 5 minutes instead of failing.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+    --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# pip_install PKG...: install PyPI packages for the current python3 (quietly).
+# The test suite's own Python: a venv under target/, never the global
+# interpreter. `ci_python` prints its python3 path, creating it when missing.
+CI_VENV="${CI_VENV:-${CARGO_TARGET_DIR:-$REPO_ROOT/target}/ci-venv}"
+export CI_VENV
+ci_python() {
+  if [ ! -x "$CI_VENV/bin/python3" ]; then
+    python3 -m venv "$CI_VENV" 2>/dev/null || {
+      apt_install python3-venv
+      python3 -m venv "$CI_VENV"
+    }
+  fi
+  echo "$CI_VENV/bin/python3"
+}
+
+# pip_install PKG...: install PyPI packages into the suite's venv (quietly);
+# run them with "$(ci_python)".
 pip_install() {
-  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "$@"
+  "$(ci_python)" -m pip install -q --disable-pip-version-check "$@"
+}
+
+# free_port: a free TCP port on 127.0.0.1 (bound, read, released).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_mock_idp OUTFILE [ARGS...]: start the release binary on a free port
+# (unless PORT is set in the environment) with ARGS, stdout and stderr in
+# OUTFILE; sets MOCK_IDP_PID and MOCK_IDP_URL once its startup line is there.
+start_mock_idp() {
+  local out="$1"; shift
+  local bin; bin="$(release_binary)"
+  PORT="${PORT:-0}" "$bin" "$@" >"$out" 2>&1 &
+  MOCK_IDP_PID=$!
+  local i
+  for i in $(seq 200); do
+    grep -q "listening on" "$out" && break
+    kill -0 "$MOCK_IDP_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  MOCK_IDP_URL="$(sed -n 's/^mock-idp listening on \(http[^ ]*\).*/\1/p' "$out" | head -1)"
+  [ -n "$MOCK_IDP_URL" ] || { cat "$out" >&2; die "mock-idp did not start"; }
+  export MOCK_IDP_PID MOCK_IDP_URL
 }
 
 # release_binary: print the path of the release binary, building it if needed.

