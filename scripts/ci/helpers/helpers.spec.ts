@@ -67,7 +67,7 @@ test('tokenFor(fields, extra) sends the fields, extra on top', async ({ mockIdp,
 
 test("tokenFor rejects with the server's error_description", async ({ tokenFor }) => {
   const typed: TokenFor = tokenFor;
-  await expect(typed('nobody')).rejects.toThrow(/answered 400: invalid_request: user: unknown user "nobody"; known users: alice, bob/);
+  await expect(typed('nobody')).rejects.toThrow(/answered 400: invalid_request: user: unknown user "nobody"; known users: alice, bob, carol/);
 });
 
 test.describe('loginAs', () => {
@@ -120,10 +120,20 @@ test.describe('loginAs', () => {
     expect(claims.sub).toBe('user_alice');
   });
 
+  test('types the password first, and reports a refused sign-in', async ({ page, mockIdp, loginAs }) => {
+    await page.goto(`${mockIdp}/authorize?client_id=helpers-test&response_type=code&redirect_uri=${encodeURIComponent(callbackUrl)}`);
+    await expect(loginAs(page, 'carol', { password: 'wrong' })).rejects.toThrow(
+      /^loginAs\("carol"\): still on mock-idp's login page after the click: .*password/,
+    );
+    // The login page again, with the error: the right password works from there.
+    await loginAs(page, 'carol', { password: 'hunter2' });
+    expect(page.url().startsWith(`${callbackUrl}?code=`)).toBe(true);
+  });
+
   test('names the offered personas when the one asked for is missing', async ({ page, mockIdp, loginAs }) => {
     await page.goto(`${mockIdp}/authorize?client_id=helpers-test&response_type=code&redirect_uri=${encodeURIComponent(callbackUrl)}`);
     await expect(loginAs(page, 'mallory', { timeout: 2_000 })).rejects.toThrow(
-      `loginAs("mallory"): mock-idp's login page offers no such persona (offered: alice, bob)`,
+      `loginAs("mallory"): mock-idp's login page offers no such persona (offered: alice, bob, carol)`,
     );
   });
 });
