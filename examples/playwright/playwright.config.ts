@@ -1,9 +1,9 @@
-// Playwright config for the mock-idp example. Starts two servers on fixed
-// loopback ports (mock-idp and the example app), then drives Chromium.
+// Playwright config for the mock-idp example. Starts two servers on loopback
+// ports (mock-idp and the example app), then drives Chromium.
 //
 //   MOCK_IDP_BIN   mock-idp binary (default ../../target/release/mock-idp)
-//   MOCK_IDP_PORT  port for mock-idp  (default 18081)
-//   APP_PORT       port for the app   (default 18082)
+//   MOCK_IDP_PORT  port for mock-idp  (default 18081; scripts/ci/playwright.sh picks a free one)
+//   APP_PORT       port for the app   (default 18082; likewise)
 //   CHROMIUM_BIN   browser executable (default /usr/bin/chromium, Debian's)
 import { defineConfig, devices } from '@playwright/test';
 import { existsSync } from 'node:fs';
@@ -18,8 +18,9 @@ const APP_URL = `http://${HOST}:${APP_PORT}`;
 // client library in a later spec) sees a consistent issuer.
 const ISSUER = IDP_URL;
 
-// The fixtures (fixtures.ts) read MOCK_IDP_URL; point them at the mock-idp
-// this config starts. Workers inherit it.
+// @mock-idp/playwright's mockIdp fixture uses MOCK_IDP_URL when it is set
+// (instead of starting a mock-idp per worker): point it at the one this config
+// starts, which the app needs to know too. Workers inherit it.
 process.env.MOCK_IDP_URL = IDP_URL;
 
 const MOCK_IDP_BIN = process.env.MOCK_IDP_BIN

@@ -1,6 +1,6 @@
 // API specs (no browser page): the same fixture works for testing a resource
 // server directly with Playwright's `request`.
-import { test, expect } from '../fixtures';
+import { test, expect } from '@mock-idp/playwright';
 
 test('GET /api/me returns the Clerk v2 claims of a persona token', async ({ request, tokenFor }) => {
   const res = await request.get('/api/me', {

@@ -1,15 +1,16 @@
 // Browser specs for the OIDC authorization code flow with PKCE: the app's
 // "Sign in with mock-idp" link goes to mock-idp's login page, a persona is
-// picked, and the app's /callback exchanges the code (app/server.mjs).
-import { test, expect } from '../fixtures';
+// picked (by hand in the first spec, with the loginAs fixture after it), and
+// the app's /callback exchanges the code (app/server.mjs).
+import { test, expect } from '@mock-idp/playwright';
 
-test('alice signs in on the mock-idp login page and lands in the app with her claims', async ({ page, mockIdpUrl }) => {
+test('alice signs in on the mock-idp login page and lands in the app with her claims', async ({ page, mockIdp }) => {
   await page.goto('/');
   await expect(page.getByTestId('signed-out')).toBeVisible();
   await page.getByRole('link', { name: 'Sign in with mock-idp' }).click();
 
   // mock-idp's login page: personas as buttons, labelled fields.
-  await expect(page).toHaveURL((url) => url.href.startsWith(`${mockIdpUrl}/authorize?`));
+  await expect(page).toHaveURL((url) => url.href.startsWith(`${mockIdp}/authorize?`));
   await expect(page.getByRole('heading', { name: 'Sign in to example-app' })).toBeVisible();
   await expect(page.getByRole('button', { name: /Sign in as bob/ })).toBeVisible();
   await expect(page.getByLabel('Username')).toBeVisible();
@@ -26,9 +27,11 @@ test('alice signs in on the mock-idp login page and lands in the app with her cl
   await expect(page.getByTestId('claims')).toContainText('"azp": "example-app"');
 });
 
-test('bob signs in and gets the member view', async ({ page }) => {
+test('bob signs in and gets the member view', async ({ page, mockIdp, loginAs }) => {
   await page.goto('/login');
-  await page.getByRole('button', { name: /Sign in as bob/ }).click();
+  await loginAs(page, 'bob');
+  // loginAs returns once the page has left mock-idp (no waiting here).
+  expect(page.url().startsWith(mockIdp)).toBe(false);
 
   await expect(page.getByTestId('status')).toHaveText('Signed in');
   await expect(page.getByTestId('user-name')).toHaveText('Bob');
@@ -72,4 +75,11 @@ test('login_hint skips the login page (automation)', async ({ page }) => {
 
   await expect(page.getByTestId('status')).toHaveText('Signed in');
   await expect(page.getByTestId('user-name')).toHaveText('Alice');
+});
+
+test('loginAs says which personas the login page offers when asked for another', async ({ page, loginAs }) => {
+  await page.goto('/login');
+  await expect(loginAs(page, 'mallory', { timeout: 2_000 })).rejects.toThrow(
+    'loginAs("mallory"): mock-idp\'s login page offers no such persona (offered: alice, bob)',
+  );
 });

@@ -1,7 +1,7 @@
 // Browser specs: mint a token per persona with the tokenFor fixture, hand it to
 // the example app, and check what the page shows.
 import type { Page } from '@playwright/test';
-import { test, expect } from '../fixtures';
+import { test, expect } from '@mock-idp/playwright';
 
 /** The example app takes its token from ?token= (and keeps it in localStorage). */
 async function openAppWith(page: Page, token: string) {
