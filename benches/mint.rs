@@ -1,6 +1,7 @@
 //! Criterion micro-benchmarks of the hot paths without TCP: building claims,
-//! signing (key parsed once), the whole mint, and serving the JWKS through
-//! the router. Run: `cargo bench --bench mint`.
+//! signing (key parsed once), the whole mint, minting through the issuer core
+//! for the root and a named issuer, and serving the JWKS through the router.
+//! Run: `cargo bench --bench mint`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
@@ -10,8 +11,8 @@ use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mock_idp::claims::{self, MintRequest, users::parse_users};
 use mock_idp::config::Config;
-use mock_idp::keys::{KeyStore, KidPolicy, SigningKey};
-use mock_idp::{app, jwt};
+use mock_idp::keys::{KidPolicy, SigningKey};
+use mock_idp::{http, jwt, server};
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -55,30 +56,48 @@ fn bench_mint(c: &mut Criterion) {
     });
 }
 
-fn bench_jwks(c: &mut Criterion) {
+fn bench_issuers(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let key = SigningKey::generate(&KidPolicy::default()).unwrap();
-    let state = app::AppState::new(Config::default(), KeyStore::new(key));
-    let router = app::router(state);
-    c.bench_function("jwks_get_via_router", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                let res = router
-                    .clone()
-                    .oneshot(
-                        Request::get("/.well-known/jwks.json")
-                            .body(Body::empty())
-                            .unwrap(),
-                    )
-                    .await
-                    .unwrap();
-                black_box(res)
-            })
-        })
+    let users =
+        parse_users("alice: {sub: user_alice, org_id: org_1, org_role: admin, org_slug: acme}")
+            .unwrap();
+    let state = server::load_state(Config {
+        users,
+        ..Config::default()
+    })
+    .unwrap();
+    let root = state.issuers.root().clone();
+    let named = state.issuers.get(Some("tenant-a")).unwrap();
+    runtime.block_on(named.ready()).unwrap();
+    let req = request();
+    c.bench_function("issuer_mint_root", |b| {
+        b.iter(|| root.mint("http://h", black_box(&req)).unwrap())
     });
+    c.bench_function("issuer_mint_named", |b| {
+        b.iter(|| named.mint("http://h", black_box(&req)).unwrap())
+    });
+    let router = http::router(state);
+    for (name, path) in [
+        ("jwks_get_via_router", "/.well-known/jwks.json"),
+        ("jwks_get_named_via_router", "/tenant-a/jwks"),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let res = router
+                        .clone()
+                        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                        .await
+                        .unwrap();
+                    assert_eq!(res.status(), 200);
+                    black_box(res)
+                })
+            })
+        });
+    }
 }
 
-criterion_group!(benches, bench_mint, bench_jwks);
+criterion_group!(benches, bench_mint, bench_issuers);
 criterion_main!(benches);

@@ -109,4 +109,47 @@ pub struct Opts {
     /// Log format [default: text]. Verbosity comes from RUST_LOG.
     #[arg(long, env = "LOG_FORMAT", global = true, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Create a named issuer the first time a request uses `/{name}/...`
+    /// (true/false) [default: true]. With false, only issuers declared under
+    /// `issuers:` in the config file exist.
+    #[arg(
+        long,
+        env = "DYNAMIC_ISSUERS",
+        global = true,
+        value_name = "BOOL",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub dynamic_issuers: Option<bool>,
+    /// How many used codes, rotated refresh tokens and revoked tokens each
+    /// issuer remembers until they expire; when full of live entries, what
+    /// must remember one more answers `temporarily_unavailable` [default: 100000].
+    #[arg(long, env = "REPLAY_CAPACITY", global = true, value_name = "N")]
+    pub replay_capacity: Option<usize>,
+    /// A request whose head (or then its body) is not complete this long
+    /// after its first byte is dropped and its connection closed, in seconds [default: 10].
+    #[arg(
+        long,
+        env = "HEADER_TIMEOUT_SEC",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub header_timeout_sec: Option<u64>,
+    /// A connection waiting for its first or next request is closed after
+    /// this many seconds [default: 60].
+    #[arg(long, env = "IDLE_TIMEOUT_SEC", global = true, value_name = "SECONDS")]
+    pub idle_timeout_sec: Option<u64>,
+    /// On SIGTERM/ctrl-c: stop accepting, answer every request that reached
+    /// the server, close idle connections at once and the rest after this
+    /// many seconds, then exit 0 [default: 10].
+    #[arg(
+        long,
+        env = "SHUTDOWN_GRACE_SEC",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub shutdown_grace_sec: Option<u64>,
+    /// Connections served at once; beyond it new ones wait in the listen
+    /// backlog (one warning line) [default: 10000].
+    #[arg(long, env = "MAX_CONNECTIONS", global = true, value_name = "N")]
+    pub max_connections: Option<usize>,
 }

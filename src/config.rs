@@ -2,14 +2,17 @@
 //! every default filled in. Errors name the flag, variable or file and say
 //! what to do.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use crate::claims::{Audience, Users, users};
 use crate::cli::{LogFormat, Opts};
+use crate::clients::{self, ClientConfig, Clients};
+
+pub use crate::issuer::spent::DEFAULT_CAPACITY as DEFAULT_REPLAY_CAPACITY;
 
 /// Default bind address.
 pub const DEFAULT_HOST: &str = "127.0.0.1";
@@ -23,6 +26,14 @@ pub const DEFAULT_TOKEN_TTL: i64 = 900;
 pub const DEFAULT_PEER_REFRESH_SEC: u64 = 30;
 /// Default timeout of one peer key fetch, in milliseconds.
 pub const DEFAULT_PEER_TIMEOUT_MS: u64 = 2000;
+/// Default `HEADER_TIMEOUT_SEC`.
+pub const DEFAULT_HEADER_TIMEOUT_SEC: u64 = 10;
+/// Default `IDLE_TIMEOUT_SEC`.
+pub const DEFAULT_IDLE_TIMEOUT_SEC: u64 = 60;
+/// Default `SHUTDOWN_GRACE_SEC`.
+pub const DEFAULT_SHUTDOWN_GRACE_SEC: u64 = 10;
+/// Default `MAX_CONNECTIONS`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
 /// The resolved configuration of a running mock-idp.
 #[derive(Debug, Clone)]
@@ -43,6 +54,8 @@ pub struct Config {
     pub persist_keys_dir: Option<PathBuf>,
     /// Personas (`USERS_FILE` and the config file's `users:`).
     pub users: Users,
+    /// The personas file read, if any (`USERS_FILE`, or `users_file` in the config file).
+    pub users_file: Option<PathBuf>,
     /// Peer base URLs (`PEERS`, or `cluster.static_peers`).
     pub peers: Vec<String>,
     /// How often peers are fetched (`PEER_REFRESH_SEC`).
@@ -64,7 +77,59 @@ pub struct Config {
     /// Log format (`LOG_FORMAT`).
     pub log_format: LogFormat,
     /// Registered OAuth clients (config file `clients:`); empty = any client accepted.
-    pub clients: Vec<ClientConfig>,
+    pub clients: Clients,
+    /// Named issuers declared in the config file (`issuers:`), by name.
+    pub issuers: BTreeMap<String, NamedIssuer>,
+    /// Create named issuers on first use (`DYNAMIC_ISSUERS`).
+    pub dynamic_issuers: bool,
+    /// Bound of each issuer's spent-`jti` set (`REPLAY_CAPACITY`).
+    pub replay_capacity: usize,
+    /// Head-and-body deadline of a request after its first byte (`HEADER_TIMEOUT_SEC`).
+    pub header_timeout: Duration,
+    /// How long a connection may wait for a request (`IDLE_TIMEOUT_SEC`).
+    pub idle_timeout: Duration,
+    /// How long busy connections may finish after a signal (`SHUTDOWN_GRACE_SEC`).
+    pub shutdown_grace: Duration,
+    /// Connections served at once (`MAX_CONNECTIONS`).
+    pub max_connections: usize,
+}
+
+/// A named issuer from the config file, resolved: every setting it gives
+/// itself; what it leaves out comes from the root when the issuer is built.
+#[derive(Debug, Clone, Default)]
+pub struct NamedIssuer {
+    /// Fixed `iss` (default `<PUBLIC_URL or request base>/{name}`).
+    pub issuer: Option<String>,
+    /// Default `aud` (default: the root's).
+    pub audience: Option<Audience>,
+    /// Token lifetime (default: the root's).
+    pub token_ttl: Option<i64>,
+    /// Fixed key id (default: RFC 7638 thumbprint; never the root's `KID`).
+    pub kid: Option<String>,
+    /// Personas (default: the root's).
+    pub users: Option<Users>,
+    /// Registered clients (default: the root's).
+    pub clients: Option<Clients>,
+}
+
+/// An issuer under `issuers:` in the config file; every key optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerFile {
+    /// `iss` of its tokens.
+    pub issuer: Option<String>,
+    /// Default `aud`.
+    pub audience: Option<Audience>,
+    /// Seconds until `exp`.
+    pub token_ttl: Option<i64>,
+    /// Fixed key id.
+    pub kid: Option<String>,
+    /// A personas file (relative to the config file's directory).
+    pub users_file: Option<PathBuf>,
+    /// Inline personas.
+    pub users: Option<Users>,
+    /// Registered clients.
+    pub clients: Option<Vec<ClientConfig>>,
 }
 
 impl Default for Config {
@@ -78,6 +143,7 @@ impl Default for Config {
             kid: None,
             persist_keys_dir: None,
             users: Users::new(),
+            users_file: None,
             peers: Vec::new(),
             peer_refresh: Duration::from_secs(DEFAULT_PEER_REFRESH_SEC),
             instance_id: None,
@@ -91,12 +157,24 @@ impl Default for Config {
             cors_origins: None,
             public_url: None,
             log_format: LogFormat::Text,
-            clients: Vec::new(),
+            clients: Clients::new(),
+            issuers: BTreeMap::new(),
+            dynamic_issuers: true,
+            replay_capacity: DEFAULT_REPLAY_CAPACITY,
+            header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SEC),
+            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SEC),
+            shutdown_grace: Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SEC),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
 
 impl Config {
+    /// Whether a personas file was given.
+    pub fn users_file_given(&self) -> bool {
+        self.users_file.is_some()
+    }
+
     /// True when peers are configured (`PEERS` and/or `PEERS_DNS`).
     pub fn federation_enabled(&self) -> bool {
         !self.peers.is_empty() || self.peers_dns.is_some()
@@ -159,48 +237,6 @@ impl std::fmt::Display for PeerDns {
         } else {
             write!(f, "{}:{}", self.host, self.port)
         }
-    }
-}
-
-/// A registered OAuth client (RFC 7591 field names), from the config file.
-#[derive(Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ClientConfig {
-    /// Client identifier.
-    pub client_id: String,
-    /// Secret; none = public client (PKCE required).
-    pub client_secret: Option<String>,
-    /// Allowed redirect URIs (exact match).
-    #[serde(default)]
-    pub redirect_uris: Vec<String>,
-    /// Allowed grant types; empty = all.
-    #[serde(default)]
-    pub grant_types: Vec<String>,
-    /// Where `GET /logout` may send the browser (besides `redirect_uris`).
-    #[serde(default)]
-    pub post_logout_redirect_uris: Vec<String>,
-    /// Display name on the login page.
-    pub client_name: Option<String>,
-    /// Default scope granted when none is asked.
-    pub scope: Option<String>,
-    /// Default `aud` of this client's tokens.
-    pub audience: Option<Audience>,
-    /// Claims added to this client's tokens.
-    #[serde(default)]
-    pub claims: Map<String, Value>,
-}
-
-impl std::fmt::Debug for ClientConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientConfig")
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "<hidden>"),
-            )
-            .field("redirect_uris", &self.redirect_uris)
-            .field("grant_types", &self.grant_types)
-            .finish_non_exhaustive()
     }
 }
 
@@ -277,6 +313,23 @@ pub struct FileConfig {
     pub clients: Option<Vec<ClientConfig>>,
     /// Federation in Stoke's shape.
     pub cluster: Option<ClusterFile>,
+    /// Named issuers.
+    pub issuers: Option<BTreeMap<String, IssuerFile>>,
+    /// See [`Config::dynamic_issuers`].
+    pub dynamic_issuers: Option<bool>,
+    /// See [`Config::replay_capacity`].
+    pub replay_capacity: Option<usize>,
+    /// See [`Config::header_timeout`] (seconds).
+    pub header_timeout_sec: Option<u64>,
+    /// See [`Config::idle_timeout`] (seconds).
+    pub idle_timeout_sec: Option<u64>,
+    /// See [`Config::shutdown_grace`] (seconds).
+    pub shutdown_grace_sec: Option<u64>,
+    /// See [`Config::max_connections`].
+    pub max_connections: Option<usize>,
+    /// Where the file is (relative paths in it are resolved against its directory).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
 }
 
 /// A configuration problem, as one line naming where to fix it.
@@ -299,9 +352,29 @@ pub fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
     if text.trim().is_empty() {
         return Ok(FileConfig::default());
     }
-    serde_norway::from_str::<Option<FileConfig>>(&text)
+    let mut file = serde_norway::from_str::<Option<FileConfig>>(&text)
         .map(Option::unwrap_or_default)
-        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
+    file.path = Some(path.to_path_buf());
+    Ok(file)
+}
+
+impl FileConfig {
+    /// `path` as written in the file, resolved against the file's directory.
+    fn relative(&self, path: &Path) -> PathBuf {
+        match self.path.as_deref().and_then(Path::parent) {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_path_buf(),
+        }
+    }
+
+    /// How errors name this file.
+    fn name(&self) -> String {
+        match &self.path {
+            Some(p) => format!("config file {}", p.display()),
+            None => "config file".into(),
+        }
+    }
 }
 
 impl Config {
@@ -316,6 +389,9 @@ impl Config {
 
     /// Resolves `opts` over an already parsed `file`.
     pub fn from_layers(opts: &Opts, file: FileConfig) -> Result<Config, ConfigError> {
+        let file_name = file.name();
+        let file_users_file = file.users_file.as_ref().map(|p| file.relative(p));
+        let issuers = resolve_issuers(&file)?;
         let cluster = file.cluster.clone().unwrap_or_default();
         let cluster_on = cluster.enabled.unwrap_or(true);
         let discovery = cluster
@@ -365,12 +441,24 @@ impl Config {
             None => file.audience,
         };
 
-        let mut users = file.users.unwrap_or_default();
-        if let Some(path) = opts.users_file.as_ref().or(file.users_file.as_ref()) {
-            let from_file = users::load_users(path)
-                .map_err(|e| ConfigError(format!("{e} (--users / USERS_FILE)")))?;
-            users.extend(from_file);
-        }
+        let mut users = file.users.clone().unwrap_or_default();
+        let users_file = match (&opts.users_file, file_users_file) {
+            (Some(path), _) => {
+                users.extend(
+                    users::load_users(path)
+                        .map_err(|e| ConfigError(format!("{e} (--users / USERS_FILE)")))?,
+                );
+                Some(path.clone())
+            }
+            (None, Some(path)) => {
+                users.extend(
+                    users::load_users(&path)
+                        .map_err(|e| ConfigError(format!("{file_name}: users_file: {e}")))?,
+                );
+                Some(path)
+            }
+            (None, None) => None,
+        };
 
         let peers = match (&opts.peers, file.peers) {
             (Some(csv), _) => split_csv(csv),
@@ -438,11 +526,49 @@ impl Config {
         if let Some(url) = &public_url {
             check_url(url, "--public-url / PUBLIC_URL")?;
         }
-        let clients = file.clients.unwrap_or_default();
-        for (i, c) in clients.iter().enumerate() {
-            if c.client_id.trim().is_empty() {
-                return err(format!("config file: clients[{i}].client_id is empty"));
-            }
+        let clients = clients::to_map(
+            file.clients.unwrap_or_default(),
+            &format!("{file_name}: clients"),
+        )
+        .map_err(ConfigError)?;
+        let replay_capacity = opts
+            .replay_capacity
+            .or(file.replay_capacity)
+            .unwrap_or(DEFAULT_REPLAY_CAPACITY);
+        if replay_capacity == 0 {
+            return err("--replay-capacity / REPLAY_CAPACITY: must be at least 1");
+        }
+        let seconds = |flag: Option<u64>, file: Option<u64>, default: u64, name: &str| match flag
+            .or(file)
+            .unwrap_or(default)
+        {
+            0 => err(format!("{name}: must be at least 1 second")),
+            s => Ok(Duration::from_secs(s)),
+        };
+        let header_timeout = seconds(
+            opts.header_timeout_sec,
+            file.header_timeout_sec,
+            DEFAULT_HEADER_TIMEOUT_SEC,
+            "--header-timeout-sec / HEADER_TIMEOUT_SEC",
+        )?;
+        let idle_timeout = seconds(
+            opts.idle_timeout_sec,
+            file.idle_timeout_sec,
+            DEFAULT_IDLE_TIMEOUT_SEC,
+            "--idle-timeout-sec / IDLE_TIMEOUT_SEC",
+        )?;
+        let shutdown_grace = seconds(
+            opts.shutdown_grace_sec,
+            file.shutdown_grace_sec,
+            DEFAULT_SHUTDOWN_GRACE_SEC,
+            "--shutdown-grace-sec / SHUTDOWN_GRACE_SEC",
+        )?;
+        let max_connections = opts
+            .max_connections
+            .or(file.max_connections)
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        if max_connections == 0 {
+            return err("--max-connections / MAX_CONNECTIONS: must be at least 1");
         }
 
         Ok(Config {
@@ -458,6 +584,7 @@ impl Config {
             kid: non_empty(opts.kid.clone().or(file.kid)),
             persist_keys_dir: opts.persist_keys_dir.clone().or(file.persist_keys_dir),
             users,
+            users_file,
             peers,
             peer_refresh,
             peers_dns,
@@ -473,8 +600,62 @@ impl Config {
             public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             log_format: opts.log_format.or(file.log_format).unwrap_or_default(),
             clients,
+            issuers,
+            dynamic_issuers: opts
+                .dynamic_issuers
+                .or(file.dynamic_issuers)
+                .unwrap_or(true),
+            replay_capacity,
+            header_timeout,
+            idle_timeout,
+            shutdown_grace,
+            max_connections,
         })
     }
+}
+
+/// Resolves the `issuers:` section: names checked, files read, values validated.
+fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (name, spec) in file.issuers.iter().flatten() {
+        let place = format!("{}: issuers.{name}", file.name());
+        crate::issuer::registry::check_name(name)
+            .map_err(|e| ConfigError(format!("{place}: {e}")))?;
+        if let Some(iss) = &spec.issuer {
+            check_url(iss, &format!("{place}.issuer"))?;
+        }
+        if let Some(ttl) = spec.token_ttl
+            && ttl <= 0
+        {
+            return err(format!(
+                "{place}.token_ttl: must be a positive number of seconds, got {ttl}"
+            ));
+        }
+        let mut users = spec.users.clone();
+        if let Some(path) = &spec.users_file {
+            let loaded = users::load_users(&file.relative(path))
+                .map_err(|e| ConfigError(format!("{place}.users_file: {e}")))?;
+            users.get_or_insert_with(Users::new).extend(loaded);
+        }
+        let clients = match &spec.clients {
+            Some(list) => Some(
+                clients::to_map(list.clone(), &format!("{place}.clients")).map_err(ConfigError)?,
+            ),
+            None => None,
+        };
+        out.insert(
+            name.clone(),
+            NamedIssuer {
+                issuer: spec.issuer.clone(),
+                audience: spec.audience.clone(),
+                token_ttl: spec.token_ttl,
+                kid: non_empty(spec.kid.clone()),
+                users,
+                clients,
+            },
+        );
+    }
+    Ok(out)
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -739,5 +920,69 @@ mod tests {
             ..Default::default()
         };
         assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn issuers_section_resolves_names_files_and_values() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("team.yaml"), "carol: {sub: u_c}\n").unwrap();
+        let path = dir.path().join("mock-idp.yaml");
+        std::fs::write(
+            &path,
+            concat!(
+                "issuers:\n",
+                "  tenant-a: {audience: api-a, token_ttl: 60, users_file: team.yaml}\n",
+                "  b: {issuer: 'http://b.test', clients: [{client_id: web}]}\n",
+                "dynamic_issuers: false\nreplay_capacity: 5\n",
+            ),
+        )
+        .unwrap();
+        let c = Config::from_layers(&Opts::default(), load_file(&path).unwrap()).unwrap();
+        assert!(!c.dynamic_issuers);
+        assert_eq!(c.replay_capacity, 5);
+        let a = &c.issuers["tenant-a"];
+        assert_eq!(a.token_ttl, Some(60));
+        assert_eq!(
+            a.users.as_ref().unwrap()["carol"].sub.as_deref(),
+            Some("u_c")
+        );
+        assert!(a.clients.is_none() && a.issuer.is_none());
+        assert_eq!(c.issuers["b"].clients.as_ref().unwrap().len(), 1);
+
+        let cases = [
+            (
+                "issuers: {token: {}}",
+                "issuers.token: the name is reserved",
+            ),
+            ("issuers: {'a b': {}}", "issuers.a b: issuer names are"),
+            ("issuers: {a: {token_ttl: 0}}", "issuers.a.token_ttl"),
+            ("issuers: {a: {issuer: nope}}", "issuers.a.issuer"),
+            (
+                "issuers: {a: {users_file: missing.yaml}}",
+                "issuers.a.users_file",
+            ),
+            (
+                "issuers: {a: {clients: [{client_id: x}, {client_id: x}]}}",
+                "issuers.a.clients[1]",
+            ),
+            ("issuers: {a: {tokn_ttl: 5}}", "unknown field `tokn_ttl`"),
+            ("users_file: missing.yaml", "users_file"),
+        ];
+        for (yaml, want) in cases {
+            std::fs::write(&path, yaml).unwrap();
+            let e = load_file(&path)
+                .and_then(|f| Config::from_layers(&Opts::default(), f))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{yaml}: {e}");
+            assert!(
+                e.contains("mock-idp.yaml"),
+                "{yaml}: {e} should name the file"
+            );
+        }
+        // A relative users_file is read from the config file's directory.
+        std::fs::write(&path, "users_file: team.yaml").unwrap();
+        let c = Config::from_layers(&Opts::default(), load_file(&path).unwrap()).unwrap();
+        assert!(c.users.contains_key("carol"));
     }
 }

@@ -12,8 +12,19 @@ use serde_json::{Map, Value};
 
 use crate::keys::{JwksSnapshot, KeyError, SigningKey};
 
+/// Why a token could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    /// The claims could not be turned into JSON.
+    #[error("the claims cannot be serialized as JSON")]
+    Serialize(#[source] serde_json::Error),
+    /// The signature failed inside aws-lc.
+    #[error(transparent)]
+    Sign(#[from] KeyError),
+}
+
 /// Signs `claims` with `key` and returns the compact JWS.
-pub fn encode(key: &SigningKey, claims: &Map<String, Value>) -> Result<String, KeyError> {
+pub fn encode(key: &SigningKey, claims: &Map<String, Value>) -> Result<String, EncodeError> {
     encode_with_header(key, key.header_b64(), claims)
 }
 
@@ -26,7 +37,7 @@ pub fn encode_typed(
     key: &SigningKey,
     typ: &str,
     claims: &Map<String, Value>,
-) -> Result<String, KeyError> {
+) -> Result<String, EncodeError> {
     let header = serde_json::json!({"alg": "RS256", "typ": typ, "kid": key.kid()});
     encode_with_header(key, &URL_SAFE_NO_PAD.encode(header.to_string()), claims)
 }
@@ -35,8 +46,8 @@ fn encode_with_header(
     key: &SigningKey,
     header_b64: &str,
     claims: &Map<String, Value>,
-) -> Result<String, KeyError> {
-    let payload = serde_json::to_vec(claims).map_err(|_| KeyError::Sign)?;
+) -> Result<String, EncodeError> {
+    let payload = serde_json::to_vec(claims).map_err(EncodeError::Serialize)?;
     let mut token = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 2 + 344);
     token.push_str(header_b64);
     token.push('.');
@@ -68,12 +79,24 @@ pub enum VerifyError {
     Invalid(String),
 }
 
-/// Verifies `token` against `keys`: RS256 signature by a known `kid`, `exp`
-/// and `nbf` (no leeway), and `iss` when `issuer` is given. Returns the claims.
+/// Verifies `token` against `keys` at the system clock; see [`verify_at`].
 pub fn verify(
     token: &str,
     keys: &JwksSnapshot,
     issuer: Option<&str>,
+) -> Result<Map<String, Value>, VerifyError> {
+    verify_at(token, keys, issuer, crate::unix_now())
+}
+
+/// Verifies `token` against `keys` at `now` (an issuer's clock): RS256
+/// signature by a known `kid`, `exp` required and in the future, `nbf` (when
+/// present) not after `now`, no leeway, and `iss` when `issuer` is given.
+/// Returns the claims.
+pub fn verify_at(
+    token: &str,
+    keys: &JwksSnapshot,
+    issuer: Option<&str>,
+    now: i64,
 ) -> Result<Map<String, Value>, VerifyError> {
     let header =
         jsonwebtoken::decode_header(token).map_err(|e| VerifyError::Malformed(e.to_string()))?;
@@ -87,18 +110,46 @@ pub fn verify(
     let key = keys
         .decoding_key(&kid)
         .ok_or_else(|| VerifyError::UnknownKey(kid.clone()))?;
+    // Times are checked below against `now`, which may be an issuer's
+    // shifted or frozen clock rather than the system's.
     let mut validation = Validation::new(Algorithm::RS256);
     validation.leeway = 0;
-    validation.validate_nbf = true;
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    validation.required_spec_claims.insert("exp".into());
     if let Some(iss) = issuer {
         validation.set_issuer(&[iss]);
     }
-    jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+    let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
         .map(|data| data.claims)
-        .map_err(|e| VerifyError::Invalid(e.to_string()))
+        .map_err(|e| VerifyError::Invalid(e.to_string()))?;
+    let time = |name: &str| -> Result<Option<i64>, VerifyError> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| VerifyError::Invalid(format!("{name} is not an integer"))),
+        }
+    };
+    match time("exp")? {
+        None => return Err(VerifyError::Invalid("it has no exp".into())),
+        Some(exp) if exp <= now => {
+            return Err(VerifyError::Invalid(format!(
+                "it expired at {exp} (now is {now})"
+            )));
+        }
+        Some(_) => {}
+    }
+    if let Some(nbf) = time("nbf")?
+        && nbf > now
+    {
+        return Err(VerifyError::Invalid(format!(
+            "it is not valid before {nbf} (now is {now})"
+        )));
+    }
+    Ok(claims)
 }
 
 #[cfg(test)]
@@ -118,7 +169,7 @@ mod tests {
     #[test]
     fn encode_then_verify_round_trips() {
         let store = KeyStore::new(SigningKey::generate(&KidPolicy::default()).unwrap());
-        let token = encode(store.signing_key(), &claims(60)).unwrap();
+        let token = encode(&store.signing_key().unwrap(), &claims(60)).unwrap();
         assert_eq!(token.split('.').count(), 3);
         let got = verify(&token, &store.merged(), Some("https://i")).unwrap();
         assert_eq!(got["sub"], "s");
@@ -129,9 +180,9 @@ mod tests {
         let store = KeyStore::new(SigningKey::generate(&KidPolicy::default()).unwrap());
         let other = SigningKey::generate(&KidPolicy::default()).unwrap();
         let keys = store.merged();
-        let good = encode(store.signing_key(), &claims(60)).unwrap();
+        let good = encode(&store.signing_key().unwrap(), &claims(60)).unwrap();
 
-        let expired = encode(store.signing_key(), &claims(-5)).unwrap();
+        let expired = encode(&store.signing_key().unwrap(), &claims(-5)).unwrap();
         assert!(matches!(
             verify(&expired, &keys, None),
             Err(VerifyError::Invalid(_))
@@ -169,10 +220,10 @@ mod tests {
     #[test]
     fn typed_tokens_carry_their_typ_and_verify() {
         let store = KeyStore::new(SigningKey::generate(&KidPolicy::default()).unwrap());
-        let token = encode_typed(store.signing_key(), "x+jwt", &claims(60)).unwrap();
+        let token = encode_typed(&store.signing_key().unwrap(), "x+jwt", &claims(60)).unwrap();
         assert_eq!(header_typ(&token).unwrap().as_deref(), Some("x+jwt"));
         assert!(verify(&token, &store.merged(), Some("https://i")).is_ok());
-        let plain = encode(store.signing_key(), &claims(60)).unwrap();
+        let plain = encode(&store.signing_key().unwrap(), &claims(60)).unwrap();
         assert_eq!(header_typ(&plain).unwrap().as_deref(), Some("JWT"));
         assert!(header_typ("nope").is_err());
     }

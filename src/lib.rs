@@ -10,37 +10,43 @@
 //!
 //! # Layout
 //!
+//! Dependencies run one way: `http -> issuer -> {claims, clients, jwt, keys}`,
+//! `federation -> {issuer::paths, keys}`, `config` and `cli` are leaves;
+//! [`server`] wires them together.
+//!
 //! - [`cli`]: clap definitions; every option is a flag and an environment variable.
 //! - [`config`]: the resolved [`config::Config`] (config file < env < flags), validated.
 //! - [`prod_guard`]: the refusal to run in production.
+//! - [`issuer`]: the HTTP-free issuer core: [`issuer::Issuer`] (settings, keys,
+//!   personas, clients, replay set, clock), every grant, authorization,
+//!   userinfo/introspection/revocation, discovery, and the
+//!   [`issuer::registry::Registry`] of the root and named issuers.
+//! - [`claims`]: presets (Clerk v2, plain), personas and request -> claims.
+//! - [`clients`]: registered OAuth clients and the [`clients::GrantType`] enum.
 //! - [`keys`]: RSA key generation, persistence, JWK/JWKS and the key store.
-//! - [`claims`]: presets (Clerk v2, plain), personas and request -> claims; no HTTP.
 //! - [`jwt`]: compact JWS encoding with a cached signing key, and verification.
-//! - [`error`]: [`error::ApiError`], rendered as RFC 6749 §5.2 JSON errors.
-//! - [`app`]: shared state and `router(state)` with its tower layers.
-//! - [`federation`]: multi-replica key sharing: peer discovery, bounded fetches,
-//!   the merged JWKS and its ageing (the refresher task).
-//! - [`metrics`]: Prometheus counters and latency histograms (`GET /metrics`).
-//! - [`oauth`]: OAuth 2.0 / OIDC logic: client authentication, grants, codes and
-//!   refresh tokens, authorization requests, userinfo/introspection/revocation.
-//! - [`routes`]: one module per HTTP area (token, jwks, discovery, health, cluster,
-//!   authorize + login page + logout, userinfo, introspect/revoke, metrics).
-//! - [`server`]: `run(listener, state, shutdown)`, the serving loop.
+//! - [`random`]: random identifiers from the OS CSPRNG.
+//! - [`http`]: state, extractors, error mapping, `router(state)` and one
+//!   module per area of endpoints.
+//! - [`federation`]: multi-replica key sharing for every issuer: peer
+//!   discovery, bounded fetches, the merged JWKS and its ageing.
+//! - [`metrics`]: Prometheus counters (per issuer) and latency histograms.
+//! - [`server`]: `load_state(config)` and `run(listener, state, shutdown)`.
 //! - [`healthcheck`]: the `mock-idp healthcheck` client for shell-less images.
 
-pub mod app;
 pub mod claims;
 pub mod cli;
+pub mod clients;
 pub mod config;
-pub mod error;
 pub mod federation;
 pub mod healthcheck;
+pub mod http;
+pub mod issuer;
 pub mod jwt;
 pub mod keys;
 pub mod metrics;
-pub mod oauth;
 pub mod prod_guard;
-pub mod routes;
+pub mod random;
 pub mod server;
 
 /// Current UNIX time in seconds (the default clock for minting and verifying).

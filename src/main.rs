@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use mock_idp::cli::{Cli, Command, LogFormat, Opts};
 use mock_idp::config::{Config, DEFAULT_HOST, DEFAULT_PORT};
-use mock_idp::{healthcheck, prod_guard, routes, server};
+use mock_idp::http::SharedState;
+use mock_idp::issuer::paths;
+use mock_idp::{healthcheck, prod_guard, server};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -35,6 +37,14 @@ fn serve(opts: &Opts) -> ExitCode {
         }
     };
     init_tracing(config.log_format);
+    // Key generation and file I/O happen here, before the runtime exists.
+    let state = match server::load_state(config) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("mock-idp: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -45,7 +55,7 @@ fn serve(opts: &Opts) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve_async(config)) {
+    match runtime.block_on(serve_async(state)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mock-idp: {e:#}");
@@ -54,9 +64,8 @@ fn serve(opts: &Opts) -> ExitCode {
     }
 }
 
-async fn serve_async(config: Config) -> anyhow::Result<()> {
-    let (host, port) = (config.host.clone(), config.port);
-    let state = server::load_state(config)?;
+async fn serve_async(state: SharedState) -> anyhow::Result<()> {
+    let (host, port) = (state.config.host.clone(), state.config.port);
     let listener = TcpListener::bind((host.as_str(), port))
         .await
         .map_err(|e| {
@@ -65,7 +74,7 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     println!(
         "mock-idp listening on http://{addr} (JWKS: http://{addr}{})",
-        routes::paths::JWKS
+        paths::JWKS_WELL_KNOWN
     );
     server::run(listener, state, server::shutdown_signal()).await?;
     Ok(())

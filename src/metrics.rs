@@ -8,44 +8,91 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::claims::Preset;
+use crate::clients::GrantType;
 
 /// How a token was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grant {
+pub enum TokenSource {
     /// `POST /token` with JSON, query string or empty body.
     Mint,
-    /// OAuth `client_credentials`.
-    ClientCredentials,
-    /// OAuth `password`.
-    Password,
-    /// OAuth `authorization_code`.
-    AuthorizationCode,
-    /// OAuth `refresh_token`.
-    RefreshToken,
+    /// An OAuth grant.
+    Grant(GrantType),
 }
 
-impl Grant {
-    const ALL: [Grant; 5] = [
-        Grant::Mint,
-        Grant::ClientCredentials,
-        Grant::Password,
-        Grant::AuthorizationCode,
-        Grant::RefreshToken,
+impl TokenSource {
+    const ALL: [TokenSource; 5] = [
+        TokenSource::Mint,
+        TokenSource::Grant(GrantType::ClientCredentials),
+        TokenSource::Grant(GrantType::Password),
+        TokenSource::Grant(GrantType::AuthorizationCode),
+        TokenSource::Grant(GrantType::RefreshToken),
     ];
 
     /// Label value.
     pub fn as_str(self) -> &'static str {
         match self {
-            Grant::Mint => "mint",
-            Grant::ClientCredentials => "client_credentials",
-            Grant::Password => "password",
-            Grant::AuthorizationCode => "authorization_code",
-            Grant::RefreshToken => "refresh_token",
+            TokenSource::Mint => "mint",
+            TokenSource::Grant(g) => g.as_str(),
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            TokenSource::Mint => 0,
+            TokenSource::Grant(GrantType::ClientCredentials) => 1,
+            TokenSource::Grant(GrantType::Password) => 2,
+            TokenSource::Grant(GrantType::AuthorizationCode) => 3,
+            TokenSource::Grant(GrantType::RefreshToken) => 4,
         }
     }
 }
 
 const PRESETS: [Preset; 2] = [Preset::Clerk, Preset::Plain];
+
+fn preset_index(preset: Preset) -> usize {
+    match preset {
+        Preset::Clerk => 0,
+        Preset::Plain => 1,
+    }
+}
+
+/// One issuer's counters (lock-free: the token hot path only adds).
+#[derive(Debug, Default)]
+pub struct TokenCounters {
+    tokens: [[AtomicU64; PRESETS.len()]; TokenSource::ALL.len()],
+    jwks_requests: AtomicU64,
+}
+
+impl TokenCounters {
+    /// Counts one issued token.
+    pub fn issued(&self, source: TokenSource, preset: Preset) {
+        self.tokens[source.index()][preset_index(preset)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Tokens issued so far from `source` with `preset`.
+    pub fn count(&self, source: TokenSource, preset: Preset) -> u64 {
+        self.tokens[source.index()][preset_index(preset)].load(Ordering::Relaxed)
+    }
+
+    /// Tokens issued so far, all sources and presets.
+    pub fn total(&self) -> u64 {
+        self.tokens
+            .iter()
+            .flatten()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Counts one JWKS request.
+    pub fn jwks_request(&self) {
+        self.jwks_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// JWKS requests so far.
+    pub fn jwks_requests(&self) -> u64 {
+        self.jwks_requests.load(Ordering::Relaxed)
+    }
+}
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 pub const LATENCY_BUCKETS: [f64; 12] = [
@@ -71,85 +118,89 @@ impl Histogram {
     }
 }
 
-/// All counters of one process.
+/// Latency histograms of one process, by (issuer, route, method).
 #[derive(Debug, Default)]
 pub struct Metrics {
-    tokens: [[AtomicU64; 2]; 5],
-    jwks_requests: AtomicU64,
-    latency: RwLock<BTreeMap<(String, String), Arc<Histogram>>>,
+    latency: RwLock<BTreeMap<(String, String, String), Arc<Histogram>>>,
+}
+
+/// Escapes a Prometheus label value (`\`, `"`, newline).
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Metrics {
-    /// Counts one issued token.
-    pub fn token_issued(&self, grant: Grant, preset: Preset) {
-        let g = Grant::ALL.iter().position(|x| *x == grant).unwrap_or(0);
-        let p = PRESETS.iter().position(|x| *x == preset).unwrap_or(0);
-        self.tokens[g][p].fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Tokens issued so far for `grant` and `preset`.
-    pub fn tokens_issued(&self, grant: Grant, preset: Preset) -> u64 {
-        let g = Grant::ALL.iter().position(|x| *x == grant).unwrap_or(0);
-        let p = PRESETS.iter().position(|x| *x == preset).unwrap_or(0);
-        self.tokens[g][p].load(Ordering::Relaxed)
-    }
-
-    /// Counts one JWKS request.
-    pub fn jwks_request(&self) {
-        self.jwks_requests.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Records the latency of a request to `route` (the matched path) by `method`.
-    pub fn observe_request(&self, method: &str, route: &str, elapsed: Duration) {
+    /// Records the latency of a request to `issuer`'s `route` (the matched
+    /// path pattern) by `method`.
+    pub fn observe_request(&self, issuer: &str, method: &str, route: &str, elapsed: Duration) {
+        let key = (issuer.to_string(), route.to_string(), method.to_string());
         let found = self
             .latency
             .read()
             .ok()
-            .and_then(|map| map.get(&(route.to_string(), method.to_string())).cloned());
+            .and_then(|map| map.get(&key).cloned());
         let histogram = match found {
             Some(h) => h,
             None => match self.latency.write() {
-                Ok(mut map) => Arc::clone(
-                    map.entry((route.to_string(), method.to_string()))
-                        .or_default(),
-                ),
+                Ok(mut map) => Arc::clone(map.entry(key).or_default()),
                 Err(_) => return,
             },
         };
         histogram.observe(elapsed);
     }
 
-    /// Renders every metric in the Prometheus text format. `extra` is
-    /// appended (other modules' gauges, e.g. federation peers).
-    pub fn render(&self, extra: &str) -> String {
+    /// Renders every metric in the Prometheus text format: the counters of
+    /// each `(name, counters)` issuer, the latency histograms, then `extra`
+    /// (other modules' gauges, e.g. federation peers).
+    pub fn render<'a>(
+        &self,
+        issuers: impl IntoIterator<Item = (&'a str, &'a TokenCounters)> + Clone,
+        extra: &str,
+    ) -> String {
         let mut out = String::with_capacity(4096);
         out.push_str(
-            "# HELP mock_idp_tokens_issued_total Tokens issued, by grant and claims preset.\n",
+            "# HELP mock_idp_tokens_issued_total Tokens issued, by issuer, grant and claims preset.\n",
         );
         out.push_str("# TYPE mock_idp_tokens_issued_total counter\n");
-        for grant in Grant::ALL {
-            for preset in PRESETS {
-                let _ = writeln!(
-                    out,
-                    "mock_idp_tokens_issued_total{{grant=\"{}\",preset=\"{}\"}} {}",
-                    grant.as_str(),
-                    preset.as_str(),
-                    self.tokens_issued(grant, preset)
-                );
+        for (name, counters) in issuers.clone() {
+            for source in TokenSource::ALL {
+                for preset in PRESETS {
+                    let _ = writeln!(
+                        out,
+                        "mock_idp_tokens_issued_total{{issuer=\"{}\",grant=\"{}\",preset=\"{}\"}} {}",
+                        label(name),
+                        source.as_str(),
+                        preset.as_str(),
+                        counters.count(source, preset)
+                    );
+                }
             }
         }
-        out.push_str("# HELP mock_idp_jwks_requests_total JWKS requests served.\n");
+        out.push_str("# HELP mock_idp_jwks_requests_total JWKS requests served, by issuer.\n");
         out.push_str("# TYPE mock_idp_jwks_requests_total counter\n");
-        let _ = writeln!(
-            out,
-            "mock_idp_jwks_requests_total {}",
-            self.jwks_requests.load(Ordering::Relaxed)
+        for (name, counters) in issuers {
+            let _ = writeln!(
+                out,
+                "mock_idp_jwks_requests_total{{issuer=\"{}\"}} {}",
+                label(name),
+                counters.jwks_requests()
+            );
+        }
+        out.push_str(
+            "# HELP mock_idp_http_request_duration_seconds Request latency by issuer and route.\n",
         );
-        out.push_str("# HELP mock_idp_http_request_duration_seconds Request latency by route.\n");
         out.push_str("# TYPE mock_idp_http_request_duration_seconds histogram\n");
         if let Ok(map) = self.latency.read() {
-            for ((route, method), h) in map.iter() {
-                let labels = format!("route=\"{route}\",method=\"{method}\"");
+            for ((issuer, route, method), h) in map.iter() {
+                let labels = format!(
+                    "issuer=\"{}\",route=\"{}\",method=\"{}\"",
+                    label(issuer),
+                    label(route),
+                    label(method)
+                );
                 let mut cumulative = 0;
                 for (le, bucket) in LATENCY_BUCKETS.iter().zip(&h.buckets) {
                     cumulative += bucket.load(Ordering::Relaxed);
@@ -184,39 +235,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_counters_and_cumulative_buckets() {
+    fn renders_counters_per_issuer_and_cumulative_buckets() {
         let m = Metrics::default();
-        m.token_issued(Grant::Mint, Preset::Clerk);
-        m.token_issued(Grant::Mint, Preset::Clerk);
-        m.token_issued(Grant::ClientCredentials, Preset::Plain);
-        m.jwks_request();
-        m.observe_request("POST", "/token", Duration::from_micros(300));
-        m.observe_request("POST", "/token", Duration::from_millis(3));
-        m.observe_request("POST", "/token", Duration::from_secs(9));
-        let text = m.render("mock_idp_extra 1\n");
-        assert!(
-            text.contains("mock_idp_tokens_issued_total{grant=\"mint\",preset=\"clerk\"} 2"),
-            "{text}"
+        let root = TokenCounters::default();
+        let named = TokenCounters::default();
+        root.issued(TokenSource::Mint, Preset::Clerk);
+        root.issued(TokenSource::Mint, Preset::Clerk);
+        named.issued(
+            TokenSource::Grant(GrantType::ClientCredentials),
+            Preset::Plain,
         );
-        assert!(text.contains(
-            "mock_idp_tokens_issued_total{grant=\"client_credentials\",preset=\"plain\"} 1"
-        ));
-        assert!(
-            text.contains("mock_idp_tokens_issued_total{grant=\"password\",preset=\"clerk\"} 0")
+        named.jwks_request();
+        assert_eq!(root.total(), 2);
+        m.observe_request("", "POST", "/token", Duration::from_micros(300));
+        m.observe_request("", "POST", "/token", Duration::from_millis(3));
+        m.observe_request("", "POST", "/token", Duration::from_secs(9));
+        m.observe_request("a\"b", "GET", "/{issuer}/jwks", Duration::from_millis(1));
+        let text = m.render([("", &root), ("tenant-a", &named)], "mock_idp_extra 1\n");
+        let has = |line: &str| assert!(text.contains(line), "missing {line:?} in\n{text}");
+        has("mock_idp_tokens_issued_total{issuer=\"\",grant=\"mint\",preset=\"clerk\"} 2");
+        has(
+            "mock_idp_tokens_issued_total{issuer=\"tenant-a\",grant=\"client_credentials\",preset=\"plain\"} 1",
         );
-        assert!(text.contains("mock_idp_jwks_requests_total 1"));
+        has(
+            "mock_idp_tokens_issued_total{issuer=\"tenant-a\",grant=\"password\",preset=\"clerk\"} 0",
+        );
+        has("mock_idp_jwks_requests_total{issuer=\"tenant-a\"} 1");
+        has("mock_idp_jwks_requests_total{issuer=\"\"} 0");
         let bucket = |le: &str| {
             format!(
-                "mock_idp_http_request_duration_seconds_bucket{{route=\"/token\",method=\"POST\",le=\"{le}\"}}"
+                "mock_idp_http_request_duration_seconds_bucket{{issuer=\"\",route=\"/token\",method=\"POST\",le=\"{le}\"}}"
             )
         };
-        assert!(text.contains(&format!("{} 1", bucket("0.0005"))), "{text}");
-        assert!(text.contains(&format!("{} 2", bucket("0.005"))), "{text}");
-        assert!(text.contains(&format!("{} 2", bucket("5"))), "{text}");
-        assert!(text.contains(&format!("{} 3", bucket("+Inf"))), "{text}");
-        assert!(text.contains(
-            "mock_idp_http_request_duration_seconds_count{route=\"/token\",method=\"POST\"} 3"
-        ));
+        has(&format!("{} 1", bucket("0.0005")));
+        has(&format!("{} 2", bucket("0.005")));
+        has(&format!("{} 2", bucket("5")));
+        has(&format!("{} 3", bucket("+Inf")));
+        has(
+            "mock_idp_http_request_duration_seconds_count{issuer=\"\",route=\"/token\",method=\"POST\"} 3",
+        );
+        has("issuer=\"a\\\"b\"");
         assert!(text.ends_with("mock_idp_extra 1\n"));
     }
 }

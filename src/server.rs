@@ -1,5 +1,9 @@
-//! Startup and the serving loop: [`load_state`] builds the keys and state,
-//! [`run`] serves an already bound listener until `shutdown` resolves.
+//! Startup and the serving loop: [`load_state`] builds the issuers (and the
+//! root issuer's key, before any async runtime exists), [`run`] serves an
+//! already bound listener until `shutdown` resolves ([`conn`]: timeouts,
+//! connection limit, draining).
+
+pub mod conn;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -7,39 +11,57 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::app::{self, AppState, SharedState};
 use crate::config::Config;
-use crate::keys::persist::{self, Outcome};
-use crate::keys::{KeyStore, KidPolicy, SigningKey};
+use crate::federation::merge::KeysByIssuer;
+use crate::federation::{Federation, KeyRing};
+use crate::http::{self, AppState, SharedState};
+use crate::issuer::registry::Registry;
+use crate::metrics::Metrics;
 
-/// Builds the state for `config`: loads or creates the key, per `PERSIST_KEYS_DIR`.
+/// Builds the state for `config`: the issuers, and the root issuer's key
+/// (loaded or created per `PERSIST_KEYS_DIR`). Named issuers create their
+/// keys on first use. Blocking: call it before starting the runtime.
 pub fn load_state(config: Config) -> anyhow::Result<SharedState> {
-    let policy = KidPolicy {
-        fixed: config.kid.clone(),
-        instance_id: config.instance_id.clone(),
-    };
-    let key = match &config.persist_keys_dir {
-        Some(dir) => {
-            let (key, outcome) = persist::load_or_create(dir, &policy)?;
-            let what = match outcome {
-                Outcome::Created => "created new key pair",
-                Outcome::Loaded => "loaded key pair",
-                Outcome::PublicRegenerated => "loaded private key; wrote missing public.pem",
-            };
-            tracing::info!(dir = %dir.display(), kid = key.kid(), "{what}");
-            key
-        }
-        None => {
-            let key = SigningKey::generate_fast(&policy)?;
-            tracing::info!(kid = key.kid(), "generated in-memory key pair");
-            key
-        }
-    };
-    Ok(AppState::new(config, KeyStore::new(key)))
+    let issuers = Registry::from_config(&config);
+    issuers.root().prepare_key_blocking()?;
+    let configured = issuers.configured();
+    if !configured.is_empty() {
+        tracing::info!(issuers = ?configured, "configured issuers (keys are created on first use)");
+    }
+    let personas = issuers.root().users().len();
+    if config.users_file_given() && personas == 0 {
+        tracing::warn!("the users file has no personas; `user` in a request will find nobody");
+    }
+    tracing::info!(
+        personas,
+        clients = issuers.root().clients().len(),
+        "root issuer ready"
+    );
+    let federation = Federation::from_config(&config).map(Arc::new);
+    Ok(Arc::new(AppState {
+        config,
+        issuers: Arc::new(issuers),
+        federation,
+        metrics: Metrics::default(),
+    }))
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves, then finishes the
-/// requests in flight. With peers configured it also runs the federation
+impl KeyRing for Registry {
+    fn own_keys(&self) -> KeysByIssuer {
+        Registry::own_keys(self)
+    }
+
+    fn set_peer_keys(&self, keys: KeysByIssuer) {
+        Registry::set_peer_keys(self, keys);
+    }
+
+    fn created(&self) -> &tokio::sync::Notify {
+        Registry::created(self)
+    }
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then drains (see
+/// [`conn`]). With peers configured it also runs the federation
 /// refresher (first round at once, never awaited by serving), stopped on
 /// shutdown, on a serving error, or when this future is dropped.
 pub async fn run(
@@ -50,13 +72,16 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = StopOnDrop(Arc::new(stop_tx));
     let refresher = match &state.federation {
-        Some(federation) => Some(
-            federation
-                .start(Arc::clone(&state.keys), listener.local_addr()?, stop_rx)
-                .map_err(|e| {
-                    std::io::Error::other(format!("cannot create the peer HTTP client: {e}"))
-                })?,
-        ),
+        Some(federation) => {
+            let ring: Arc<dyn KeyRing> = Arc::clone(&state.issuers) as Arc<dyn KeyRing>;
+            Some(
+                federation
+                    .start(ring, listener.local_addr()?, stop_rx)
+                    .map_err(|e| {
+                        std::io::Error::other(format!("cannot create the peer HTTP client: {e}"))
+                    })?,
+            )
+        }
         None => None,
     };
     let stop_on_signal = Arc::clone(&stop.0);
@@ -64,9 +89,13 @@ pub async fn run(
         shutdown.await;
         stop_on_signal.send_replace(true);
     };
-    let served = axum::serve(listener, app::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = conn::Limits {
+        header_timeout: state.config.header_timeout,
+        idle_timeout: state.config.idle_timeout,
+        shutdown_grace: state.config.shutdown_grace,
+        max_connections: state.config.max_connections,
+    };
+    let served = conn::serve(listener, http::router(state), limits, shutdown).await;
     // Also when serving failed before any shutdown signal.
     drop(stop);
     if let Some(handle) = refresher

@@ -284,10 +284,11 @@ async fn fake_peer(router: Router) -> String {
     base
 }
 
-fn json_peer(body: Value) -> Router {
-    let body = body.to_string();
+/// A peer answering `/cluster/keys` with `jwks` as its root issuer's keys.
+fn json_peer(jwks: Value) -> Router {
+    let body = json!({"issuers": {"": jwks}}).to_string();
     Router::new().route(
-        "/api/pkeys",
+        "/cluster/keys",
         get(move || {
             let body = body.clone();
             async move { ([(header::CONTENT_TYPE, "application/json")], body) }
@@ -301,16 +302,24 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     let good = spawn_app(test_config()).await;
-    let good_kid = good.state.keys.signing_key().kid().to_string();
+    let good_kid = good
+        .state
+        .issuers
+        .root()
+        .keys()
+        .signing_key()
+        .unwrap()
+        .kid()
+        .to_string();
     let mixed_good = Jwk::rsa_sig("mixed-good", &[0xa5; 256], &[1, 0, 1]);
     let hang = hanging_peer().await;
     let five_hundred = fake_peer(Router::new().route(
-        "/api/pkeys",
+        "/cluster/keys",
         get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
     ))
     .await;
     let not_json = fake_peer(Router::new().route(
-        "/api/pkeys",
+        "/cluster/keys",
         get(|| async { "{\"keys\": [ this is not json" }),
     ))
     .await;
@@ -328,19 +337,15 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
     ]})))
     .await;
     let redirect_loop = fake_peer(Router::new().route(
-        "/api/pkeys",
+        "/cluster/keys",
         get(|| async {
-            (
-                StatusCode::FOUND,
-                [(header::LOCATION, "/api/pkeys?local=true")],
-            )
-                .into_response()
+            (StatusCode::FOUND, [(header::LOCATION, "/cluster/keys")]).into_response()
         }),
     ))
     .await;
     let huge = fake_peer(Router::new().route(
-        "/api/pkeys",
-        get(|| async { format!("{{\"keys\": [], \"pad\": \"{}\"}}", "x".repeat(2 << 20)) }),
+        "/cluster/keys",
+        get(|| async { format!("{{\"keys\": [], \"pad\": \"{}\"}}", "x".repeat(5 << 20)) }),
     ))
     .await;
 
@@ -358,7 +363,15 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
     ];
     config.peer_timeout = timeout;
     let app = spawn_app(config).await;
-    let own_kid = app.state.keys.signing_key().kid().to_string();
+    let own_kid = app
+        .state
+        .issuers
+        .root()
+        .keys()
+        .signing_key()
+        .unwrap()
+        .kid()
+        .to_string();
     let http = client();
 
     // While the hanging fetch is in flight, the JWKS answers promptly, every time.
@@ -414,7 +427,7 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
         (&bad_keys, "kty is \"EC\""),
         (&bad_keys, "1024 bits"),
         (&redirect_loop, "redirects are not followed"),
-        (&huge, "larger than 1048576 bytes"),
+        (&huge, "larger than 4194304 bytes"),
     ];
     for (url, reason) in expect_down {
         let p = peer(&health, url).unwrap_or_else(|| panic!("{url} missing: {health}"));
@@ -473,7 +486,15 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_discovery_with_localhost() {
     let peer_app = spawn_app(test_config()).await;
-    let peer_kid = peer_app.state.keys.signing_key().kid().to_string();
+    let peer_kid = peer_app
+        .state
+        .issuers
+        .root()
+        .keys()
+        .signing_key()
+        .unwrap()
+        .kid()
+        .to_string();
     let mut config = test_config();
     config.peers_dns = Some(mock_idp::config::PeerDns {
         host: "localhost".into(),
@@ -510,18 +531,35 @@ async fn peer_tokens_verify_with_our_own_verifier() {
     config.peers = vec![b.base.clone()];
     config.peer_timeout = Duration::from_millis(500);
     let a = spawn_app(config).await;
-    let kid_b = b.state.keys.signing_key().kid().to_string();
+    let kid_b = b
+        .state
+        .issuers
+        .root()
+        .keys()
+        .signing_key()
+        .unwrap()
+        .kid()
+        .to_string();
     eventually("b's key on a", Duration::from_secs(5), || async {
-        a.state.keys.merged().decoding_key(&kid_b).map(|_| ())
+        a.state
+            .issuers
+            .root()
+            .keys()
+            .merged()
+            .decoding_key(&kid_b)
+            .map(|_| ())
     })
     .await;
     let token = b.token(json!({"sub": "from_b"})).await;
-    let claims =
-        mock_idp::jwt::verify(&token, &a.state.keys.merged(), Some(&a.state.config.issuer))
-            .unwrap();
+    let claims = mock_idp::jwt::verify(
+        &token,
+        &a.state.issuers.root().keys().merged(),
+        Some(&a.state.config.issuer),
+    )
+    .unwrap();
     assert_eq!(claims["sub"], "from_b");
     // Without federation it would be unknown: the local set alone does not verify it.
-    assert!(mock_idp::jwt::verify(&token, a.state.keys.local(), None).is_err());
+    assert!(mock_idp::jwt::verify(&token, &a.state.issuers.root().keys().local(), None).is_err());
 }
 
 #[tokio::test]

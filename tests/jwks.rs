@@ -241,12 +241,12 @@ async fn metrics_count_tokens_jwks_and_latency() {
     );
     let text = res.text().await.unwrap();
     for line in [
-        "mock_idp_tokens_issued_total{grant=\"mint\",preset=\"clerk\"} 1",
-        "mock_idp_tokens_issued_total{grant=\"mint\",preset=\"plain\"} 2",
-        "mock_idp_tokens_issued_total{grant=\"client_credentials\",preset=\"plain\"} 1",
-        "mock_idp_jwks_requests_total 1",
-        "mock_idp_http_request_duration_seconds_count{route=\"/token\",method=\"POST\"} 4",
-        "mock_idp_http_request_duration_seconds_count{route=\"/certs\",method=\"GET\"} 1",
+        "mock_idp_tokens_issued_total{issuer=\"\",grant=\"mint\",preset=\"clerk\"} 1",
+        "mock_idp_tokens_issued_total{issuer=\"\",grant=\"mint\",preset=\"plain\"} 2",
+        "mock_idp_tokens_issued_total{issuer=\"\",grant=\"client_credentials\",preset=\"plain\"} 1",
+        "mock_idp_jwks_requests_total{issuer=\"\"} 1",
+        "mock_idp_http_request_duration_seconds_count{issuer=\"\",route=\"/token\",method=\"POST\"} 4",
+        "mock_idp_http_request_duration_seconds_count{issuer=\"\",route=\"/certs\",method=\"GET\"} 1",
     ] {
         assert!(
             text.lines().any(|l| l == line),
@@ -273,7 +273,7 @@ async fn metrics_show_federation_peers() {
         let has = |l: &str| text.lines().any(|x| x == l);
         if has("mock_idp_peers{state=\"up\"} 1")
             && has("mock_idp_peers{state=\"down\"} 1")
-            && has("mock_idp_served_keys 2")
+            && has("mock_idp_served_keys{issuer=\"\"} 2")
         {
             break;
         }

@@ -7,7 +7,7 @@ mod common;
 mod oauth_support;
 
 use common::{spawn_app, test_config, verify_with};
-use mock_idp::oauth::artifacts::{self, CODE_TYP, CodeClaims, Envelope, Login};
+use mock_idp::issuer::artifacts::{self, ArtifactKind, CodeClaims, Envelope, Login};
 use oauth_support::*;
 use serde_json::json;
 
@@ -68,7 +68,7 @@ async fn code_flow_with_s256_pkce_nonce_and_state() {
     assert_eq!(id["aud"], "web");
     assert_eq!(id["nonce"], "n-0S6");
     assert_eq!(id["email"], "alice@example.com");
-    assert_eq!(id["at_hash"], mock_idp::oauth::tokens::at_hash(&access));
+    assert_eq!(id["at_hash"], mock_idp::issuer::grant::at_hash(&access));
     let auth_time = id["auth_time"].as_i64().unwrap();
     assert!(auth_time <= id["iat"].as_i64().unwrap());
     assert!(r.body["refresh_token"].is_string());
@@ -76,7 +76,7 @@ async fn code_flow_with_s256_pkce_nonce_and_state() {
     let metrics = app.get_text("/metrics").await;
     assert!(
         metrics.contains(
-            "mock_idp_tokens_issued_total{grant=\"authorization_code\",preset=\"clerk\"} 1"
+            "mock_idp_tokens_issued_total{issuer=\"\",grant=\"authorization_code\",preset=\"clerk\"} 1"
         ),
         "the code grant is counted: {metrics}"
     );
@@ -181,7 +181,7 @@ async fn token_exchange_errors_for_codes() {
     let expired = {
         let now = mock_idp::unix_now();
         let content = CodeClaims {
-            envelope: Envelope::new("https://issuer.local", "web", now - 120, 60),
+            envelope: Envelope::new("https://issuer.local", "web", now - 120, 60).unwrap(),
             redirect_uri: Some(WEB_CB.into()),
             scope: None,
             nonce: None,
@@ -194,7 +194,12 @@ async fn token_exchange_errors_for_codes() {
                 ..Default::default()
             },
         };
-        artifacts::seal(app.state.keys.signing_key(), CODE_TYP, &content).unwrap()
+        artifacts::seal(
+            &app.state.issuers.root().keys().signing_key().unwrap(),
+            ArtifactKind::Code,
+            &content,
+        )
+        .unwrap()
     };
     let (other_verifier, _) = pkce_pair();
 
@@ -290,7 +295,7 @@ async fn token_exchange_errors_for_codes() {
         r.body
     );
     assert!(
-        r.description().contains("Expired"),
+        r.description().contains("expired"),
         "expired code: {}",
         r.body
     );
@@ -739,12 +744,24 @@ async fn codes_and_refresh_tokens_work_across_federated_replicas() {
     let a = spawn_app(strict_config()).await;
     let b = spawn_app(strict_config()).await;
     // What federation does: each replica learns the other's public key.
-    a.state
-        .keys
-        .set_peer_keys([b.state.keys.signing_key().jwk().clone()]);
-    b.state
-        .keys
-        .set_peer_keys([a.state.keys.signing_key().jwk().clone()]);
+    a.state.issuers.root().keys().set_peer_keys([b
+        .state
+        .issuers
+        .root()
+        .keys()
+        .signing_key()
+        .unwrap()
+        .jwk()
+        .clone()]);
+    b.state.issuers.root().keys().set_peer_keys([a
+        .state
+        .issuers
+        .root()
+        .keys()
+        .signing_key()
+        .unwrap()
+        .jwk()
+        .clone()]);
     let web = basic("web", "s3cret");
     let (verifier, challenge) = pkce_pair();
     let params = [

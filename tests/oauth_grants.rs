@@ -125,7 +125,7 @@ async fn password_grant_gives_persona_tokens_id_token_and_refresh() {
         !id.contains_key("nonce"),
         "no nonce without an authorization request"
     );
-    assert_eq!(id["at_hash"], mock_idp::oauth::tokens::at_hash(&access));
+    assert_eq!(id["at_hash"], mock_idp::issuer::grant::at_hash(&access));
     assert!(r.body["refresh_token"].is_string());
 
     // A persona with a password needs it; custom claims via claims=.
@@ -284,7 +284,7 @@ async fn token_endpoint_errors() {
         .token(json!({"sub": "user_alice", "claims": {"client_id": "cli"}}))
         .await;
     let other_issuer = spawn_app(Config {
-        clients: clients(),
+        clients: mock_idp::clients::to_map(clients(), "clients").unwrap(),
         users: strict_config().users,
         ..test_config()
     })

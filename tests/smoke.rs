@@ -10,6 +10,6 @@ async fn minted_token_verifies_against_served_jwks() {
     assert_eq!(claims["sub"], "user_1");
     assert_eq!(
         header.kid.as_deref(),
-        Some(app.state.keys.signing_key().kid())
+        Some(app.state.issuers.root().keys().signing_key().unwrap().kid())
     );
 }

@@ -37,7 +37,7 @@ async fn default_token_is_clerk_v2_and_verifies() {
     assert_eq!(header.typ.as_deref(), Some("JWT"));
     assert_eq!(
         header.kid.as_deref(),
-        Some(app.state.keys.signing_key().kid())
+        Some(app.state.issuers.root().keys().signing_key().unwrap().kid())
     );
     assert_eq!(c["sub"], "user_default");
     assert_eq!(c["iss"], "https://issuer.local");
@@ -287,7 +287,7 @@ async fn bad_input_gets_rfc6749_errors() {
             Some(json_ct),
             br#"{"expires_in":1.5}"#.to_vec(),
             400,
-            "expires_in: invalid type: floating point",
+            "expires_in: 1.5 is not a whole number of seconds",
         ),
         (
             "expires_in overflow",

@@ -16,6 +16,8 @@ use serde_json::{Map, Value, json};
 
 pub use users::{Persona, Users};
 
+use crate::random::{self, Alphabet, RandomError};
+
 /// Claim sets a token can be shaped as.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -147,10 +149,19 @@ pub enum ClaimsError {
         /// The names that exist.
         known: Vec<String>,
     },
-    /// `expires_in` would overflow the clock.
-    #[error("expires_in: {0} is out of range")]
+    /// `expires_in` is outside +-100 years.
+    #[error(
+        "expires_in: {0} is out of range; use at most {max} seconds (100 years) either way",
+        max = MAX_EXPIRES_IN
+    )]
     ExpiresOutOfRange(i64),
+    /// No random `jti`/`sid` could be drawn.
+    #[error(transparent)]
+    Random(#[from] RandomError),
 }
+
+/// Largest `|expires_in|` accepted: 100 years of 365.25 days.
+pub const MAX_EXPIRES_IN: i64 = 3_155_760_000;
 
 fn known_list(known: &[String]) -> String {
     if known.is_empty() {
@@ -204,6 +215,9 @@ pub fn build(req: &MintRequest, ctx: &MintContext<'_>, now: i64) -> Result<Minte
     let iss = req.iss.clone().unwrap_or_else(|| ctx.issuer.to_string());
 
     let expires_in = req.expires_in.unwrap_or(ctx.token_ttl);
+    if !(-MAX_EXPIRES_IN..=MAX_EXPIRES_IN).contains(&expires_in) {
+        return Err(ClaimsError::ExpiresOutOfRange(expires_in));
+    }
     let exp = now
         .checked_add(expires_in)
         .ok_or(ClaimsError::ExpiresOutOfRange(expires_in))?;
@@ -223,7 +237,7 @@ pub fn build(req: &MintRequest, ctx: &MintContext<'_>, now: i64) -> Result<Minte
     }
     c.insert("iat".into(), json!(iat));
     c.insert("exp".into(), json!(exp));
-    c.insert("jti".into(), json!(random_token(32, Alphabet::Hex)));
+    c.insert("jti".into(), json!(random::token(32, Alphabet::Hex)?));
     if let Some(azp) = azp {
         c.insert("azp".into(), json!(azp));
     }
@@ -235,7 +249,7 @@ pub fn build(req: &MintRequest, ctx: &MintContext<'_>, now: i64) -> Result<Minte
             c.insert("nbf".into(), json!(iat - CLERK_NBF_SKEW));
             c.insert(
                 "sid".into(),
-                json!(format!("sess_{}", random_token(27, Alphabet::Base62))),
+                json!(format!("sess_{}", random::token(27, Alphabet::Base62)?)),
             );
             c.insert("v".into(), json!(2));
             c.insert("fva".into(), json!([0, -1]));
@@ -288,40 +302,6 @@ pub fn merge_claims(claims: &mut Map<String, Value>, extra: &Map<String, Value>)
             claims.insert(k.clone(), v.clone());
         }
     }
-}
-
-/// Alphabets for random identifiers.
-#[derive(Clone, Copy, Debug)]
-pub enum Alphabet {
-    /// `0-9a-f`.
-    Hex,
-    /// `0-9A-Za-z`.
-    Base62,
-}
-
-/// A random identifier of `len` characters from the OS CSPRNG.
-pub fn random_token(len: usize, alphabet: Alphabet) -> String {
-    const HEX: &[u8] = b"0123456789abcdef";
-    const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let chars = match alphabet {
-        Alphabet::Hex => HEX,
-        Alphabet::Base62 => B62,
-    };
-    let mut bytes = vec![0u8; len];
-    // aws-lc's RNG only fails if the OS has no entropy source at all.
-    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (seed >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(31);
-        }
-    }
-    bytes
-        .iter()
-        .map(|b| chars[usize::from(*b) % chars.len()] as char)
-        .collect()
 }
 
 #[cfg(test)]
@@ -492,11 +472,6 @@ mod tests {
         let b = mint(json!({}));
         assert_ne!(a["jti"], b["jti"]);
         assert_ne!(a["sid"], b["sid"]);
-        assert!(
-            random_token(40, Alphabet::Base62)
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric())
-        );
     }
 
     #[test]

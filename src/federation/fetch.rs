@@ -1,22 +1,27 @@
-//! Fetching one peer's own keys: `GET <peer>/api/pkeys?local=true`, bounded
-//! in time ([`Fetcher::timeout`] covers connect, headers and body), in size
-//! ([`MAX_JWKS_BYTES`]) and in redirects (none followed), then validated key by
-//! key ([`parse_jwks`]): garbage is reported, never served.
+//! Fetching one peer's own keys of every issuer: `GET <peer>/cluster/keys`,
+//! bounded in time ([`Fetcher::timeout`] covers connect, headers and body),
+//! in size ([`MAX_JWKS_BYTES`]) and in redirects (none followed), then
+//! validated issuer by issuer and key by key ([`parse_cluster_keys`]):
+//! garbage is reported (with control characters escaped), never served.
 
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, LOCATION};
 use serde_json::Value;
 
-use super::merge::FetchOutcome;
+use super::merge::{FetchOutcome, IssuerJwk};
+use crate::issuer::paths::server;
+use crate::issuer::registry::check_name;
 use crate::keys::Jwk;
-use crate::routes::paths;
 
-/// Largest JWKS body accepted from a peer (1 MiB).
-pub const MAX_JWKS_BYTES: usize = 1024 * 1024;
+/// Largest answer accepted from a peer (4 MiB: a thousand issuers' keys).
+pub const MAX_JWKS_BYTES: usize = 4 * 1024 * 1024;
 
-/// Most keys taken from one peer's answer (a replica serves one).
+/// Most keys taken from one peer for one issuer (a replica serves one or two).
 pub const MAX_KEYS_PER_PEER: usize = 64;
+
+/// Most issuers taken from one peer's answer.
+pub const MAX_ISSUERS_PER_PEER: usize = 1100;
 
 /// The HTTP client for peer fetches.
 #[derive(Debug, Clone)]
@@ -26,8 +31,8 @@ pub struct Fetcher {
 }
 
 /// The URL fetched for peer `base`: its own keys only, so merging never recurses.
-pub fn pkeys_url(base: &str) -> String {
-    format!("{}{}?local=true", base.trim_end_matches('/'), paths::PKEYS)
+pub fn keys_url(base: &str) -> String {
+    format!("{}{}", base.trim_end_matches('/'), server::CLUSTER_KEYS)
 }
 
 impl Fetcher {
@@ -60,14 +65,14 @@ impl Fetcher {
 
     /// Fetches and validates `base`'s own keys. Never takes longer than the timeout.
     pub async fn fetch(&self, base: &str) -> FetchOutcome {
-        let url = pkeys_url(base);
+        let url = keys_url(base);
         let outcome = tokio::time::timeout(self.timeout, self.fetch_body(&url)).await;
         let body = match outcome {
             Err(_) => return FetchOutcome::Failed(self.timed_out()),
             Ok(Err(reason)) => return FetchOutcome::Failed(reason),
             Ok(Ok(body)) => body,
         };
-        match parse_jwks(&body) {
+        match parse_cluster_keys(&body) {
             Ok((valid, rejected)) => FetchOutcome::Keys { valid, rejected },
             Err(reason) => FetchOutcome::Failed(reason),
         }
@@ -143,8 +148,61 @@ fn too_large() -> String {
     format!("answer is larger than {MAX_JWKS_BYTES} bytes")
 }
 
-/// Parses a JWKS answer into valid keys and one reason per ignored key.
-/// An answer that is not a JWKS at all is an error.
+/// Parses a `/cluster/keys` answer (`{"issuers": {name: JWKS}}`) into
+/// valid keys with their issuer and one reason per ignored key or issuer.
+/// An answer that is not that shape at all is an error.
+pub fn parse_cluster_keys(body: &[u8]) -> Result<(Vec<IssuerJwk>, Vec<String>), String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "answer is not JSON ({e}); starts with {:?}",
+            String::from_utf8_lossy(&body[..body.len().min(40)])
+        )
+    })?;
+    let Some(issuers) = value.get("issuers").and_then(Value::as_object) else {
+        return Err(
+            "answer has no \"issuers\" object (is the peer a mock-idp of this version?)".into(),
+        );
+    };
+    let mut valid = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, (name, jwks)) in issuers.iter().enumerate() {
+        if i >= MAX_ISSUERS_PER_PEER {
+            rejected.push(format!(
+                "{} more issuers ignored (at most {MAX_ISSUERS_PER_PEER} per peer)",
+                issuers.len() - i
+            ));
+            break;
+        }
+        if !name.is_empty()
+            && let Err(e) = check_name(name)
+        {
+            rejected.push(format!("issuer {name:?}: {e}"));
+            continue;
+        }
+        let (keys, why) = match parse_jwks(&jwks.to_string().into_bytes()) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                rejected.push(format!("issuer {name:?}: {e}"));
+                continue;
+            }
+        };
+        valid.extend(keys.into_iter().map(|jwk| IssuerJwk {
+            issuer: name.clone(),
+            jwk,
+        }));
+        rejected.extend(why.into_iter().map(|w| {
+            if name.is_empty() {
+                w
+            } else {
+                format!("issuer {name:?}: {w}")
+            }
+        }));
+    }
+    Ok((valid, rejected))
+}
+
+/// Parses a JWKS into valid keys and one reason per ignored key. An answer
+/// that is not a JWKS at all is an error.
 pub fn parse_jwks(body: &[u8]) -> Result<(Vec<Jwk>, Vec<String>), String> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         format!(
@@ -158,8 +216,10 @@ pub fn parse_jwks(body: &[u8]) -> Result<(Vec<Jwk>, Vec<String>), String> {
     let mut valid = Vec::new();
     let mut rejected = Vec::new();
     for (i, raw) in keys.iter().enumerate() {
+        // Peer input reaches our logs: control characters are escaped and
+        // the length is capped, so a kid cannot forge log lines.
         let name = match raw.get("kid").and_then(Value::as_str) {
-            Some(kid) => format!("key {kid}"),
+            Some(kid) => format!("key {}", crate::keys::jwk::printable(kid)),
             None => format!("key #{i}"),
         };
         if i >= MAX_KEYS_PER_PEER {
@@ -199,11 +259,46 @@ mod tests {
     }
 
     #[test]
-    fn pkeys_url_asks_for_local_keys_only() {
+    fn keys_url_asks_for_own_keys_only() {
+        assert_eq!(keys_url("http://a:8081/"), "http://a:8081/cluster/keys");
+    }
+
+    #[test]
+    fn cluster_keys_keep_their_issuer_and_refuse_bad_names() {
+        let body = json!({"issuers": {
+            "": {"keys": [good("r")]},
+            "tenant": {"keys": [good("t"), {"kty": "EC", "kid": "e"}]},
+            "token": {"keys": [good("x")]},
+            "bad name": {"keys": [good("y")]},
+            "nojwks": {"nope": 1},
+        }});
+        let (valid, rejected) = parse_cluster_keys(body.to_string().as_bytes()).unwrap();
+        let got: Vec<(String, String)> = valid
+            .iter()
+            .map(|k| (k.issuer.clone(), k.jwk.kid.clone()))
+            .collect();
         assert_eq!(
-            pkeys_url("http://a:8081/"),
-            "http://a:8081/api/pkeys?local=true"
+            got,
+            [("".into(), "r".into()), ("tenant".into(), "t".into())]
         );
+        assert_eq!(rejected.len(), 4, "{rejected:#?}");
+        assert!(
+            rejected
+                .iter()
+                .any(|r| r.starts_with("issuer \"tenant\": key e"))
+        );
+        assert!(
+            rejected
+                .iter()
+                .any(|r| r.contains("\"token\": the name is reserved"))
+        );
+        assert!(
+            rejected
+                .iter()
+                .any(|r| r.contains("\"nojwks\": answer is not a JWKS"))
+        );
+        let e = parse_cluster_keys(b"{\"keys\": []}").unwrap_err();
+        assert!(e.contains("no \"issuers\""), "{e}");
     }
 
     #[test]

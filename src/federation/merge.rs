@@ -15,19 +15,56 @@
 //!   (own keys always win a clash) and reported.
 //! - The keys served for peers are deduplicated by `kid` (the most recently
 //!   seen copy wins) and sorted by `kid`, so every replica serves the same order.
+//! - Every key belongs to an issuer (`""` = the root issuer); all of the above
+//!   holds per issuer, and a key never moves from one issuer to another.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use crate::keys::Jwk;
 
+/// A validated key and the issuer (by name, `""` = root) it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerJwk {
+    /// The issuer's name.
+    pub issuer: String,
+    /// The key.
+    pub jwk: Jwk,
+}
+
+impl IssuerJwk {
+    /// A key of the root issuer.
+    pub fn root(jwk: Jwk) -> Self {
+        IssuerJwk {
+            issuer: String::new(),
+            jwk,
+        }
+    }
+
+    /// How events and `/cluster` name it: `kid` for the root, `name/kid` otherwise.
+    pub fn label(&self) -> String {
+        label(&self.issuer, &self.jwk.kid)
+    }
+}
+
+fn label(issuer: &str, kid: &str) -> String {
+    if issuer.is_empty() {
+        kid.to_string()
+    } else {
+        format!("{issuer}/{kid}")
+    }
+}
+
+/// Own keys or peers' keys, by issuer name.
+pub type KeysByIssuer = BTreeMap<String, Vec<Jwk>>;
+
 /// What one fetch of one peer gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchOutcome {
     /// The peer answered with a JWKS.
     Keys {
-        /// Keys that passed [`Jwk::validate`].
-        valid: Vec<Jwk>,
+        /// Keys that passed [`Jwk::validate`], with their issuer.
+        valid: Vec<IssuerJwk>,
         /// One line per key that was ignored, saying why.
         rejected: Vec<String>,
     },
@@ -81,14 +118,14 @@ pub enum Event {
     KeyAdded {
         /// Peer base URL.
         url: String,
-        /// Key id.
+        /// Key id (`issuer/kid` for a named issuer's key).
         kid: String,
     },
     /// A key was not seen for longer than the retention and is no longer served.
     KeyExpired {
         /// Peer base URL.
         url: String,
-        /// Key id.
+        /// Key id (`issuer/kid` for a named issuer's key).
         kid: String,
     },
     /// The set of keys a peer serves that we refuse changed (and is not empty).
@@ -108,8 +145,8 @@ pub enum Event {
 /// A key a peer served, with when it was last seen in a successful fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenKey {
-    /// The validated key.
-    pub jwk: Jwk,
+    /// The validated key and its issuer.
+    pub key: IssuerJwk,
     /// Last successful fetch that returned it.
     pub last_seen: Instant,
 }
@@ -131,8 +168,8 @@ pub struct Peer {
     pub last_error: Option<String>,
     /// Failed fetches since the last success.
     pub failures: u32,
-    /// Keys still served for this peer, by `kid`.
-    pub keys: BTreeMap<String, SeenKey>,
+    /// Keys still served for this peer, by (issuer, `kid`).
+    pub keys: BTreeMap<(String, String), SeenKey>,
     /// Why keys in the last answer were refused.
     pub rejected: Vec<String>,
 }
@@ -156,19 +193,28 @@ impl Peer {
 /// All peers, this replica's own keys, and the retention.
 #[derive(Debug, Clone)]
 pub struct PeerBook {
-    own: Vec<Jwk>,
+    own: KeysByIssuer,
     retention: Duration,
     peers: BTreeMap<String, Peer>,
 }
 
 impl PeerBook {
     /// An empty book for a replica whose own public keys are `own`.
-    pub fn new(own: Vec<Jwk>, retention: Duration) -> Self {
+    pub fn new(own: KeysByIssuer, retention: Duration) -> Self {
         PeerBook {
             own,
             retention,
             peers: BTreeMap::new(),
         }
+    }
+
+    /// Updates this replica's own keys (issuers create theirs on first use).
+    pub fn set_own(&mut self, own: KeysByIssuer) {
+        self.own = own;
+    }
+
+    fn own_key(&self, issuer: &str, kid: &str) -> Option<&Jwk> {
+        self.own.get(issuer)?.iter().find(|o| o.kid == kid)
     }
 
     /// Sets the currently listed peers: new ones start pending, missing ones
@@ -188,6 +234,7 @@ impl PeerBook {
     /// Records the outcome of fetching `url` at `now`.
     pub fn record(&mut self, url: &str, outcome: FetchOutcome, now: Instant) -> Vec<Event> {
         let own = &self.own;
+        let own_key = |issuer: &str, kid: &str| own.get(issuer)?.iter().find(|o| o.kid == kid);
         let peer = self
             .peers
             .entry(url.to_string())
@@ -208,15 +255,15 @@ impl PeerBook {
 
         let mut is_own = false;
         let mut accepted = Vec::new();
-        for jwk in valid {
-            match own.iter().find(|o| o.kid == jwk.kid) {
-                Some(o) if o.n == jwk.n && o.e == jwk.e => is_own = true,
+        for key in valid {
+            match own_key(&key.issuer, &key.jwk.kid) {
+                Some(o) if o.n == key.jwk.n && o.e == key.jwk.e => is_own = true,
                 Some(_) => rejected.push(format!(
                     "key {}: kid clashes with this replica's own key (different modulus); \
                      give each replica its own INSTANCE_ID",
-                    jwk.kid
+                    key.label()
                 )),
-                None => accepted.push(jwk),
+                None => accepted.push(key),
             }
         }
         if rejected != peer.rejected {
@@ -252,17 +299,18 @@ impl PeerBook {
         peer.last_success = Some(now);
         peer.last_error = None;
         peer.failures = 0;
-        for jwk in accepted {
-            if !peer.keys.contains_key(&jwk.kid) {
+        for key in accepted {
+            let id = (key.issuer.clone(), key.jwk.kid.clone());
+            if !peer.keys.contains_key(&id) {
                 events.push(Event::KeyAdded {
                     url: url.to_string(),
-                    kid: jwk.kid.clone(),
+                    kid: key.label(),
                 });
             }
             peer.keys.insert(
-                jwk.kid.clone(),
+                id,
                 SeenKey {
-                    jwk,
+                    key,
                     last_seen: now,
                 },
             );
@@ -276,12 +324,12 @@ impl PeerBook {
         let mut events = Vec::new();
         for peer in self.peers.values_mut() {
             let retention = self.retention;
-            peer.keys.retain(|kid, seen| {
+            peer.keys.retain(|(issuer, kid), seen| {
                 let keep = now.saturating_duration_since(seen.last_seen) <= retention;
                 if !keep {
                     events.push(Event::KeyExpired {
                         url: peer.url.clone(),
-                        kid: kid.clone(),
+                        kid: label(issuer, kid),
                     });
                 }
                 keep
@@ -297,24 +345,30 @@ impl PeerBook {
         events
     }
 
-    /// The peers' keys to serve: deduplicated by `kid` (most recently seen
-    /// copy wins), without this replica's own kids, sorted by `kid`.
-    pub fn peer_keys(&self) -> Vec<Jwk> {
-        let mut best: BTreeMap<&str, &SeenKey> = BTreeMap::new();
+    /// The peers' keys to serve, per issuer: deduplicated by `kid` (most
+    /// recently seen copy wins), without this replica's own kids, sorted by `kid`.
+    pub fn peer_keys(&self) -> KeysByIssuer {
+        let mut best: BTreeMap<&(String, String), &SeenKey> = BTreeMap::new();
         for peer in self.peers.values() {
-            for (kid, seen) in &peer.keys {
-                if self.own.iter().any(|o| &o.kid == kid) {
+            for (id, seen) in &peer.keys {
+                if self.own_key(&id.0, &id.1).is_some() {
                     continue;
                 }
-                match best.get(kid.as_str()) {
+                match best.get(id) {
                     Some(current) if current.last_seen >= seen.last_seen => {}
                     _ => {
-                        best.insert(kid, seen);
+                        best.insert(id, seen);
                     }
                 }
             }
         }
-        best.into_values().map(|seen| seen.jwk.clone()).collect()
+        let mut out = KeysByIssuer::new();
+        for ((issuer, _), seen) in best {
+            out.entry(issuer.clone())
+                .or_default()
+                .push(seen.key.jwk.clone());
+        }
+        out
     }
 
     /// Every known peer, by URL.
@@ -366,17 +420,26 @@ mod tests {
 
     fn ok(keys: &[Jwk]) -> FetchOutcome {
         FetchOutcome::Keys {
-            valid: keys.to_vec(),
+            valid: keys.iter().cloned().map(IssuerJwk::root).collect(),
             rejected: Vec::new(),
         }
     }
 
     fn kids(book: &PeerBook) -> Vec<String> {
-        book.peer_keys().into_iter().map(|k| k.kid).collect()
+        book.peer_keys()
+            .remove("")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|k| k.kid)
+            .collect()
+    }
+
+    fn own_root(keys: Vec<Jwk>) -> KeysByIssuer {
+        [(String::new(), keys)].into_iter().collect()
     }
 
     fn book() -> (PeerBook, Instant) {
-        let mut book = PeerBook::new(vec![key("own", 0x81)], RETENTION);
+        let mut book = PeerBook::new(own_root(vec![key("own", 0x81)]), RETENTION);
         book.set_listed(["http://a", "http://b"]);
         (book, Instant::now())
     }
@@ -414,8 +477,60 @@ mod tests {
         );
         assert_eq!(kids(&book), ["a1", "b1", "shared"]);
         // The most recently seen copy of a duplicated kid wins.
-        let shared = book.peer_keys().into_iter().find(|k| k.kid == "shared");
+        let shared = book.peer_keys()[""]
+            .iter()
+            .find(|k| k.kid == "shared")
+            .cloned();
         assert_eq!(shared, Some(key("shared", 0x85)));
+    }
+
+    #[test]
+    fn keys_stay_with_their_issuer() {
+        let (mut book, t0) = book();
+        let scoped = |issuer: &str, jwk: Jwk| IssuerJwk {
+            issuer: issuer.into(),
+            jwk,
+        };
+        let events = book.record(
+            "http://a",
+            FetchOutcome::Keys {
+                valid: vec![
+                    scoped("", key("r1", 0x82)),
+                    scoped("tenant", key("t1", 0x83)),
+                    // Same kid as our own root key, but another issuer's: no clash.
+                    scoped("tenant", key("own", 0x84)),
+                ],
+                rejected: vec![],
+            },
+            t0,
+        );
+        assert!(events.contains(&Event::KeyAdded {
+            url: "http://a".into(),
+            kid: "tenant/t1".into()
+        }));
+        let by = book.peer_keys();
+        assert_eq!(
+            by[""].iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+            ["r1"]
+        );
+        assert_eq!(
+            by["tenant"]
+                .iter()
+                .map(|k| k.kid.as_str())
+                .collect::<Vec<_>>(),
+            ["own", "t1"]
+        );
+        // Once "tenant" has its own key "own", the peer's copy clashes.
+        let mut own = own_root(vec![key("own", 0x81)]);
+        own.insert("tenant".into(), vec![key("own", 0x90)]);
+        book.set_own(own);
+        assert_eq!(
+            book.peer_keys()["tenant"]
+                .iter()
+                .map(|k| k.kid.as_str())
+                .collect::<Vec<_>>(),
+            ["t1"]
+        );
     }
 
     #[test]

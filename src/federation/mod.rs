@@ -5,12 +5,12 @@
 //!
 //! - [`discovery`]: which peers this round (`PEERS`, `PEERS_DNS`), and which
 //!   address is this replica.
-//! - [`fetch`]: one bounded `GET <peer>/api/pkeys?local=true` and key validation.
+//! - [`fetch`]: one bounded `GET <peer>/cluster/keys` and key validation.
 //! - [`merge`]: the pure peer book: up/down, ageing, dedup; takes `now`.
 //! - [`refresher`]: the background task, started by [`crate::server::run`]:
 //!   one round immediately, then every `PEER_REFRESH_SEC`; each round fetches
-//!   all peers concurrently, then swaps the merged JWKS into the
-//!   [`KeyStore`] in one go. Serving never waits on it.
+//!   all peers concurrently, then swaps each issuer's merged JWKS into the
+//!   [`KeyRing`] in one go. Serving never waits on it.
 //!
 //! [`Federation`] is the part shared with the handlers: the settings and the
 //! last published [`ClusterStatus`] (for `/health` and `/cluster`).
@@ -29,8 +29,19 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, PeerDns};
-use crate::keys::KeyStore;
-use merge::{Peer, PeerState};
+use merge::{KeysByIssuer, Peer, PeerState};
+
+/// The issuers' keys as federation sees them: what to publish to peers and
+/// where to put what peers publish. Implemented by the issuer registry.
+pub trait KeyRing: Send + Sync + 'static {
+    /// This replica's own public keys, by issuer name (`""` = root).
+    fn own_keys(&self) -> KeysByIssuer;
+    /// Replaces every issuer's peer keys (names without an issuer here are
+    /// kept for when one is created).
+    fn set_peer_keys(&self, keys: KeysByIssuer);
+    /// Notified when an issuer is created (so its peers' keys are fetched at once).
+    fn created(&self) -> &tokio::sync::Notify;
+}
 
 /// Federation settings and the latest status, shared with the handlers.
 #[derive(Debug)]
@@ -75,7 +86,7 @@ impl Federation {
         static_peers.sort();
         static_peers.dedup();
         // Listed peers are visible (pending) on /health before the first round ends.
-        let mut book = merge::PeerBook::new(Vec::new(), config.peer_retention);
+        let mut book = merge::PeerBook::new(KeysByIssuer::new(), config.peer_retention);
         book.set_listed(static_peers.iter().map(String::as_str));
         let status = ClusterStatus {
             peers: book.peers().cloned().collect(),
@@ -111,7 +122,7 @@ impl Federation {
     /// it stops when `stop` becomes `true` or its sender is dropped.
     pub fn start(
         self: &Arc<Self>,
-        keys: Arc<KeyStore>,
+        keys: Arc<dyn KeyRing>,
         local: SocketAddr,
         stop: watch::Receiver<bool>,
     ) -> Result<JoinHandle<()>, reqwest::Error> {
@@ -157,7 +168,22 @@ fn age_ms(now: Instant, then: Instant) -> u64 {
 }
 
 fn peer_json(peer: &Peer, now: Instant, unix_now: i64) -> Value {
-    let kids: Vec<&str> = peer.keys.keys().map(String::as_str).collect();
+    // `kids`: the root issuer's; `issuer_kids`: every issuer's, by name.
+    let kids: Vec<&str> = peer
+        .keys
+        .keys()
+        .filter(|(issuer, _)| issuer.is_empty())
+        .map(|(_, kid)| kid.as_str())
+        .collect();
+    let mut issuer_kids = serde_json::Map::new();
+    for (issuer, kid) in peer.keys.keys() {
+        if let Value::Array(list) = issuer_kids
+            .entry(issuer.clone())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            list.push(json!(kid));
+        }
+    }
     let last_success = peer.last_success.map(|t| {
         let age = now.saturating_duration_since(t).as_secs();
         unix_now - i64::try_from(age).unwrap_or(0)
@@ -166,8 +192,9 @@ fn peer_json(peer: &Peer, now: Instant, unix_now: i64) -> Value {
         "url": peer.url,
         "state": peer.state,
         "listed": peer.listed,
-        "key_count": kids.len(),
+        "key_count": peer.keys.len(),
         "kids": kids,
+        "issuer_kids": issuer_kids,
         "last_success": last_success,
         "last_success_age_ms": peer.last_success.map(|t| age_ms(now, t)),
         "last_error": peer.last_error,

@@ -2,8 +2,10 @@
 //! ([`tokio::time::interval`], delayed rather than bunched when a round runs
 //! long). A round resolves the peers, fetches them all concurrently (each
 //! bounded by the fetch timeout), updates the [`PeerBook`], swaps the merged
-//! JWKS into the key store when it changed, publishes the status and logs
-//! transitions only. A stop signal interrupts a round in flight.
+//! JWKS of every issuer into the key ring when it changed, publishes the
+//! status and logs transitions only. A dynamic issuer created on this
+//! replica triggers a round at once (its peers' keys may already exist). A
+//! stop signal interrupts a round in flight.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -16,33 +18,40 @@ use tokio::time::MissedTickBehavior;
 
 use super::discovery::{self, is_own_address};
 use super::fetch::Fetcher;
-use super::merge::{Event, FetchOutcome, PeerBook};
-use super::{ClusterStatus, Federation};
-use crate::keys::{Jwk, KeyStore};
+use super::merge::{Event, FetchOutcome, KeysByIssuer, PeerBook};
+use super::{ClusterStatus, Federation, KeyRing};
 
 /// The refresher's own state; it lives in its task, nothing else touches it.
-#[derive(Debug)]
 pub struct Refresher {
     federation: Arc<Federation>,
-    keys: Arc<KeyStore>,
+    keys: Arc<dyn KeyRing>,
     local: SocketAddr,
     fetcher: Fetcher,
     book: PeerBook,
     dns_addrs: Vec<String>,
     dns_error: Option<String>,
-    served: Vec<Jwk>,
+    served: KeysByIssuer,
     rounds: u64,
 }
 
+impl std::fmt::Debug for Refresher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refresher")
+            .field("local", &self.local)
+            .field("rounds", &self.rounds)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Refresher {
-    /// A refresher for `keys`, this replica listening on `local`.
+    /// A refresher for the issuers' `keys`, this replica listening on `local`.
     pub fn new(
         federation: Arc<Federation>,
-        keys: Arc<KeyStore>,
+        keys: Arc<dyn KeyRing>,
         local: SocketAddr,
     ) -> Result<Self, reqwest::Error> {
         let fetcher = Fetcher::new(federation.timeout)?;
-        let book = PeerBook::new(keys.local().keys.clone(), federation.retention);
+        let book = PeerBook::new(keys.own_keys(), federation.retention);
         Ok(Refresher {
             federation,
             keys,
@@ -51,7 +60,7 @@ impl Refresher {
             book,
             dns_addrs: Vec::new(),
             dns_error: None,
-            served: Vec::new(),
+            served: KeysByIssuer::new(),
             rounds: 0,
         })
     }
@@ -68,11 +77,14 @@ impl Refresher {
         );
         let mut interval = tokio::time::interval(self.federation.refresh);
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let ring = Arc::clone(&self.keys);
         loop {
             tokio::select! {
                 biased;
                 () = stopped(&mut stop) => break,
                 _ = interval.tick() => {}
+                // A new issuer here: its peers' keys may exist already.
+                () = ring.created().notified() => {}
             }
             tokio::select! {
                 biased;
@@ -87,6 +99,7 @@ impl Refresher {
     pub async fn round(&mut self) {
         let urls = self.discover().await;
         self.book.set_listed(urls.iter().map(String::as_str));
+        self.book.set_own(self.keys.own_keys());
 
         let mut outcomes = Vec::with_capacity(urls.len());
         let mut fetches = JoinSet::new();
@@ -119,8 +132,20 @@ impl Refresher {
 
         let peer_keys = self.book.peer_keys();
         if peer_keys != self.served {
-            self.keys.set_peer_keys(peer_keys.iter().cloned());
-            tracing::info!(kids = ?self.keys.merged().kids(), "serving a new merged JWKS");
+            let kids: Vec<String> = peer_keys
+                .iter()
+                .flat_map(|(issuer, keys)| {
+                    keys.iter().map(move |k| {
+                        if issuer.is_empty() {
+                            k.kid.clone()
+                        } else {
+                            format!("{issuer}/{}", k.kid)
+                        }
+                    })
+                })
+                .collect();
+            self.keys.set_peer_keys(peer_keys.clone());
+            tracing::info!(peer_kids = ?kids, "serving new merged JWKS");
             self.served = peer_keys;
         }
         self.rounds += 1;
@@ -201,9 +226,9 @@ fn log_event(event: &Event) {
         Event::Own { url } => {
             tracing::info!(peer = %url, "peer address is this replica; skipped")
         }
-        Event::KeyAdded { url, kid } => tracing::info!(peer = %url, kid = %kid, "peer key added"),
+        Event::KeyAdded { url, kid } => tracing::info!(peer = %url, kid = ?kid, "peer key added"),
         Event::KeyExpired { url, kid } => {
-            tracing::info!(peer = %url, kid = %kid, "peer key not seen for the retention; dropped")
+            tracing::info!(peer = %url, kid = ?kid, "peer key not seen for the retention; dropped")
         }
         Event::Rejected { url, reasons } => {
             tracing::warn!(peer = %url, reasons = ?reasons, "peer served keys that are ignored")

@@ -6,6 +6,17 @@ use serde::{Deserialize, Serialize};
 
 /// The smallest RSA modulus accepted from anyone (2048 bits).
 pub const MIN_MODULUS_BYTES: usize = 256;
+/// The largest RSA modulus accepted from peers (8192 bits).
+pub const MAX_MODULUS_BYTES: usize = 1024;
+/// The longest `kid` accepted from peers.
+pub const MAX_KID_LEN: usize = 256;
+
+/// `s` with control characters escaped (and quotes, as Rust's `{:?}` does),
+/// for putting peer input into a log line or message.
+pub fn printable(s: &str) -> String {
+    let escaped = format!("{s:?}");
+    escaped[1..escaped.len() - 1].to_string()
+}
 
 /// An RSA public key as a JWK (RFC 7517 §4, RFC 7518 §6.3.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +59,9 @@ pub enum JwkError {
     /// `kid` is empty.
     #[error("kid is empty")]
     EmptyKid,
+    /// `kid` is longer than [`MAX_KID_LEN`].
+    #[error("kid is {0} characters long, at most {MAX_KID_LEN} are accepted")]
+    LongKid(usize),
     /// `n` or `e` is not base64url or has an impossible value.
     #[error("{0}")]
     BadComponent(String),
@@ -85,16 +99,20 @@ impl Jwk {
         if self.kid.trim().is_empty() {
             return Err(JwkError::EmptyKid);
         }
+        if self.kid.chars().count() > MAX_KID_LEN {
+            return Err(JwkError::LongKid(self.kid.chars().count()));
+        }
         let n = URL_SAFE_NO_PAD
             .decode(&self.n)
             .map_err(|e| JwkError::BadComponent(format!("n is not base64url: {e}")))?;
         let e = URL_SAFE_NO_PAD
             .decode(&self.e)
             .map_err(|e| JwkError::BadComponent(format!("e is not base64url: {e}")))?;
-        if strip_leading_zeros(&n).len() < MIN_MODULUS_BYTES {
+        let n_len = strip_leading_zeros(&n).len();
+        if !(MIN_MODULUS_BYTES..=MAX_MODULUS_BYTES).contains(&n_len) {
             return Err(JwkError::BadComponent(format!(
-                "n is {} bits, expected at least 2048",
-                strip_leading_zeros(&n).len() * 8
+                "n is {} bits, expected 2048 to 8192",
+                n_len * 8
             )));
         }
         let e = strip_leading_zeros(&e);
@@ -167,6 +185,16 @@ mod tests {
             ("hs256", Box::new(|j| j.alg = Some("HS256".into())), "alg"),
             ("empty kid", Box::new(|j| j.kid = " ".into()), "kid"),
             (
+                "long kid",
+                Box::new(|j| j.kid = "k".repeat(257)),
+                "257 characters",
+            ),
+            (
+                "huge n",
+                Box::new(|j| j.n = URL_SAFE_NO_PAD.encode(vec![0x80; 1025])),
+                "8200 bits",
+            ),
+            (
                 "n not b64",
                 Box::new(|j| j.n = "!!!".into()),
                 "n is not base64url",
@@ -197,6 +225,12 @@ mod tests {
                 "case {name}: {err:?} should mention {expected:?}"
             );
         }
+    }
+
+    #[test]
+    fn printable_escapes_control_characters() {
+        assert_eq!(printable("a\r\nINFO forged"), "a\\r\\nINFO forged");
+        assert_eq!(printable("plain"), "plain");
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub enum KeyError {
     /// Signing failed inside aws-lc.
     #[error("signing failed")]
     Sign,
+    /// The key could not be DER-encoded (for `private.pem` / `public.pem`).
+    #[error("the key could not be encoded as DER")]
+    Encode,
 }
 
 /// How the `kid` of this replica's key is chosen (`KID`, `INSTANCE_ID`).
@@ -170,7 +173,7 @@ impl SigningKey {
 
     /// The private key as PKCS#8 DER (only for writing `private.pem`).
     pub(crate) fn pkcs8_der(&self) -> Result<Vec<u8>, KeyError> {
-        let der: Pkcs8V1Der = self.pair.as_der().map_err(|_| KeyError::Generate)?;
+        let der: Pkcs8V1Der = self.pair.as_der().map_err(|_| KeyError::Encode)?;
         Ok(der.as_ref().to_vec())
     }
 
@@ -180,7 +183,7 @@ impl SigningKey {
             .pair
             .public_key()
             .as_der()
-            .map_err(|_| KeyError::Generate)?;
+            .map_err(|_| KeyError::Encode)?;
         Ok(der.as_ref().to_vec())
     }
 }
@@ -193,6 +196,14 @@ pub struct JwksSnapshot {
     /// The keys of the set, in served order.
     pub keys: Vec<Jwk>,
     decoding: HashMap<String, Arc<DecodingKey>>,
+}
+
+impl fmt::Debug for JwksSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwksSnapshot")
+            .field("kids", &self.kids())
+            .finish()
+    }
 }
 
 impl JwksSnapshot {
@@ -230,61 +241,124 @@ impl JwksSnapshot {
     }
 }
 
-/// This replica's signing key, its own public keys, and the merged set served
-/// to clients (own keys plus peers' keys, deduplicated by `kid`).
+/// One consistent view of an issuer's keys, swapped as a whole.
+#[derive(Debug)]
+pub struct KeySet {
+    /// The key new tokens are signed with; `None` until it is created.
+    pub active: Option<Arc<SigningKey>>,
+    /// This replica's own public keys (what `/api/pkeys?local=true` serves).
+    pub local: Arc<JwksSnapshot>,
+    /// Own keys plus peers' keys: what every JWKS endpoint serves.
+    pub merged: Arc<JwksSnapshot>,
+    /// The peers' keys last set (validated), kept to rebuild `merged`.
+    peers: Vec<Jwk>,
+}
+
+/// An issuer's signing key, its own public keys, and the merged set served
+/// to clients (own keys plus peers' keys, deduplicated by `kid`, own first).
+///
+/// The own key may arrive after the store is created (named issuers create
+/// their key on first use) and peers' keys may arrive before it (federation
+/// learns a name from a peer first); every change publishes a new [`KeySet`].
 pub struct KeyStore {
-    active: Arc<SigningKey>,
-    local: JwksSnapshot,
-    merged: RwLock<Arc<JwksSnapshot>>,
+    set: RwLock<Arc<KeySet>>,
 }
 
 impl fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = self.snapshot();
         f.debug_struct("KeyStore")
-            .field("active", &self.active)
-            .field("served_kids", &self.merged().kids())
+            .field("active", &set.active)
+            .field("served_kids", &set.merged.kids())
             .finish()
     }
 }
 
+impl Default for KeyStore {
+    fn default() -> Self {
+        KeyStore::empty()
+    }
+}
+
 impl KeyStore {
-    /// A store whose only key is `active`.
-    pub fn new(active: SigningKey) -> Self {
-        let local = JwksSnapshot::new([active.jwk().clone()]);
+    /// A store with no key yet.
+    pub fn empty() -> Self {
+        let none = Arc::new(JwksSnapshot::new([]));
         KeyStore {
-            active: Arc::new(active),
-            merged: RwLock::new(Arc::new(local.clone())),
-            local,
+            set: RwLock::new(Arc::new(KeySet {
+                active: None,
+                local: Arc::clone(&none),
+                merged: none,
+                peers: Vec::new(),
+            })),
         }
     }
 
-    /// The key new tokens are signed with.
-    pub fn signing_key(&self) -> &SigningKey {
-        &self.active
+    /// A store whose only key is `active`.
+    pub fn new(active: SigningKey) -> Self {
+        let store = KeyStore::empty();
+        store.install(active);
+        store
     }
 
-    /// This replica's own keys (what `/api/pkeys?local=true` serves).
-    pub fn local(&self) -> &JwksSnapshot {
-        &self.local
-    }
-
-    /// The merged set every JWKS endpoint serves and verification uses.
-    pub fn merged(&self) -> Arc<JwksSnapshot> {
-        match self.merged.read() {
+    /// The current view (a cheap `Arc` clone).
+    pub fn snapshot(&self) -> Arc<KeySet> {
+        match self.set.read() {
             Ok(guard) => Arc::clone(&guard),
             // A writer panicked mid-swap; the Arc inside is still whole.
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 
+    fn update(&self, change: impl FnOnce(&KeySet) -> KeySet) {
+        let mut guard = match self.set.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let next = change(&guard);
+        *guard = Arc::new(next);
+    }
+
+    /// Makes `key` the signing key and publishes it.
+    pub fn install(&self, key: SigningKey) {
+        let local = Arc::new(JwksSnapshot::new([key.jwk().clone()]));
+        self.update(|old| KeySet {
+            active: Some(Arc::new(key)),
+            merged: Arc::new(JwksSnapshot::new(
+                local.keys.iter().cloned().chain(old.peers.iter().cloned()),
+            )),
+            local,
+            peers: old.peers.clone(),
+        });
+    }
+
+    /// The key new tokens are signed with, once there is one.
+    pub fn signing_key(&self) -> Option<Arc<SigningKey>> {
+        self.snapshot().active.clone()
+    }
+
+    /// This replica's own keys (what `/api/pkeys?local=true` serves).
+    pub fn local(&self) -> Arc<JwksSnapshot> {
+        Arc::clone(&self.snapshot().local)
+    }
+
+    /// The merged set every JWKS endpoint serves and verification uses.
+    pub fn merged(&self) -> Arc<JwksSnapshot> {
+        Arc::clone(&self.snapshot().merged)
+    }
+
     /// Replaces the peers' part of the merged set. Own keys always come first
     /// and win on a `kid` clash; `peer_keys` must already be validated.
     pub fn set_peer_keys(&self, peer_keys: impl IntoIterator<Item = Jwk>) {
-        let merged = JwksSnapshot::new(self.local.keys.iter().cloned().chain(peer_keys));
-        match self.merged.write() {
-            Ok(mut guard) => *guard = Arc::new(merged),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(merged),
-        }
+        let peers: Vec<Jwk> = peer_keys.into_iter().collect();
+        self.update(|old| KeySet {
+            active: old.active.clone(),
+            local: Arc::clone(&old.local),
+            merged: Arc::new(JwksSnapshot::new(
+                old.local.keys.iter().cloned().chain(peers.iter().cloned()),
+            )),
+            peers,
+        });
     }
 }
 
@@ -358,7 +432,22 @@ mod tests {
     fn store_merges_dedups_and_keeps_own_keys_first() {
         let own = SigningKey::generate(&KidPolicy::default()).unwrap();
         let own_jwk = own.jwk().clone();
-        let store = KeyStore::new(own);
+        let store = KeyStore::empty();
+        assert!(store.signing_key().is_none());
+        // Peers' keys may arrive before our own key exists.
+        let early = SigningKey::generate(&KidPolicy::default())
+            .unwrap()
+            .jwk()
+            .clone();
+        store.set_peer_keys([early.clone()]);
+        assert_eq!(store.merged().kids(), vec![early.kid.as_str()]);
+        store.install(own);
+        assert_eq!(
+            store.merged().kids(),
+            vec![own_jwk.kid.as_str(), early.kid.as_str()],
+            "own key first, peers kept"
+        );
+        store.set_peer_keys([]);
         assert_eq!(store.merged().kids(), vec![own_jwk.kid.as_str()]);
 
         let peer = SigningKey::generate(&KidPolicy::default())

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use mock_idp::app::SharedState;
 use mock_idp::config::Config;
+use mock_idp::http::SharedState;
 use serde_json::{Map, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;

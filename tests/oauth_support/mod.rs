@@ -10,7 +10,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use mock_idp::claims::Audience;
 use mock_idp::claims::users::parse_users;
-use mock_idp::config::{ClientConfig, Config};
+use mock_idp::clients::{ClientConfig, GrantType};
+use mock_idp::config::Config;
 use serde_json::{Map, Value, json};
 
 use crate::common::{TestApp, test_config};
@@ -42,7 +43,7 @@ pub fn clients() -> Vec<ClientConfig> {
             client_id: "web".into(),
             client_secret: Some("s3cret".into()),
             redirect_uris: vec![WEB_CB.into(), "http://app.test/other".into()],
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             client_name: Some("Web <App>".into()),
             audience: Some(Audience::One("api".into())),
             claims: object(json!({"tenant": "acme"})),
@@ -52,13 +53,13 @@ pub fn clients() -> Vec<ClientConfig> {
             client_id: "spa".into(),
             redirect_uris: vec![SPA_CB.into()],
             post_logout_redirect_uris: vec![SPA_BYE.into()],
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             ..Default::default()
         },
         ClientConfig {
             client_id: "svc".into(),
             client_secret: Some("svc-secret".into()),
-            grant_types: vec!["client_credentials".into()],
+            grant_types: vec![GrantType::ClientCredentials],
             scope: Some("read".into()),
             audience: Some(Audience::One("api".into())),
             claims: object(json!({"roles": ["reader"], "tier": "gold"})),
@@ -74,7 +75,7 @@ pub fn clients() -> Vec<ClientConfig> {
             client_id: "noref".into(),
             client_secret: Some("noref-secret".into()),
             redirect_uris: vec!["http://noref.test/cb".into()],
-            grant_types: vec!["password".into()],
+            grant_types: vec![GrantType::Password],
             ..Default::default()
         },
         ClientConfig {
@@ -88,7 +89,7 @@ pub fn clients() -> Vec<ClientConfig> {
 /// Clients and personas: the strict setup.
 pub fn strict_config() -> Config {
     Config {
-        clients: clients(),
+        clients: mock_idp::clients::to_map(clients(), "clients").unwrap(),
         users: parse_users(PERSONAS).unwrap(),
         ..test_config()
     }
@@ -159,7 +160,7 @@ pub async fn token(app: &TestApp, auth: Option<&str>, fields: &[(&str, &str)]) -
 pub fn pkce_pair() -> (String, String) {
     let verifier = format!(
         "v-{}",
-        mock_idp::claims::random_token(60, mock_idp::claims::Alphabet::Base62)
+        mock_idp::random::token(60, mock_idp::random::Alphabet::Base62).unwrap()
     );
     let challenge = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()));
     (verifier, challenge)

@@ -1,29 +1,61 @@
 //! Authorization codes and refresh tokens: self-contained JWTs signed with
-//! this replica's key and verified against the merged key set, so a code
+//! the issuer's key and verified against its merged key set, so a code
 //! issued by replica A can be redeemed at a federated replica B.
 //!
-//! Each kind has its own JOSE `typ` ([`CODE_TYP`], [`REFRESH_TYP`]), which
-//! the mint endpoint cannot produce, and `aud` = the issuer, so a resource
-//! server that checks `aud` never mistakes one for an access token.
-//! One-time use is enforced per replica by [`super::spent::SpentJtis`].
+//! Each kind has its own JOSE `typ` ([`ArtifactKind::typ`]), which the mint
+//! endpoint cannot produce, and `aud` = the issuer, so a resource server
+//! that checks `aud` never mistakes one for an access token. They are bound
+//! to their issuer by its keys (every issuer has its own), not by the `iss`
+//! text, which depends on the URL the client used. One-time use is enforced
+//! per issuer and replica by [`super::spent::SpentJtis`].
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::claims::{Alphabet, random_token};
-use crate::error::ApiError;
+use super::OAuthError;
 use crate::jwt;
 use crate::keys::{JwksSnapshot, SigningKey};
+use crate::random::{self, Alphabet};
 
-/// JOSE `typ` of authorization codes.
-pub const CODE_TYP: &str = "mock-idp-code+jwt";
-/// JOSE `typ` of refresh tokens.
-pub const REFRESH_TYP: &str = "mock-idp-refresh+jwt";
 /// Lifetime of an authorization code, in seconds (RFC 6749 §4.1.2 advises at most 10 minutes).
 pub const CODE_TTL: i64 = 60;
 /// Lifetime of a refresh token, in seconds (one day; each use rotates it).
 pub const REFRESH_TTL: i64 = 86_400;
+
+/// The kinds of artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactKind {
+    /// An authorization code.
+    Code,
+    /// A refresh token.
+    Refresh,
+}
+
+impl ArtifactKind {
+    /// The JOSE `typ` of this kind.
+    pub fn typ(self) -> &'static str {
+        match self {
+            ArtifactKind::Code => "mock-idp-code+jwt",
+            ArtifactKind::Refresh => "mock-idp-refresh+jwt",
+        }
+    }
+
+    /// The form field that carries it (named in errors).
+    pub fn field(self) -> &'static str {
+        match self {
+            ArtifactKind::Code => "code",
+            ArtifactKind::Refresh => "refresh_token",
+        }
+    }
+
+    /// The kind whose `typ` is `typ`, if any.
+    pub fn from_typ(typ: &str) -> Option<ArtifactKind> {
+        [ArtifactKind::Code, ArtifactKind::Refresh]
+            .into_iter()
+            .find(|k| k.typ() == typ)
+    }
+}
 
 /// Who signed in, carried from the login to every token of the grant.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -43,7 +75,7 @@ pub struct Login {
 /// Registered claims every artifact has.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
-    /// Issuer (`ISSUER`).
+    /// Issuer (`iss` as the client saw it when the artifact was issued).
     pub iss: String,
     /// Audience: the issuer itself; these are for the token endpoint only.
     pub aud: String,
@@ -59,15 +91,16 @@ pub struct Envelope {
 
 impl Envelope {
     /// A new envelope for `client_id`, valid `ttl` seconds from `now`.
-    pub fn new(issuer: &str, client_id: &str, now: i64, ttl: i64) -> Self {
-        Envelope {
+    pub fn new(issuer: &str, client_id: &str, now: i64, ttl: i64) -> Result<Self, OAuthError> {
+        Ok(Envelope {
             iss: issuer.to_string(),
             aud: issuer.to_string(),
             iat: now,
             exp: now.saturating_add(ttl),
-            jti: random_token(32, Alphabet::Hex),
+            jti: random::token(32, Alphabet::Hex)
+                .map_err(|e| OAuthError::server("drawing a jti failed", e))?,
             client_id: client_id.to_string(),
-        }
+        })
     }
 }
 
@@ -112,47 +145,55 @@ pub struct RefreshClaims {
     pub login: Login,
 }
 
-/// Signs `content` as a JWT of kind `typ`.
-pub fn seal<T: Serialize>(key: &SigningKey, typ: &str, content: &T) -> Result<String, ApiError> {
+/// Signs `content` as an artifact of `kind`.
+pub fn seal<T: Serialize>(
+    key: &SigningKey,
+    kind: ArtifactKind,
+    content: &T,
+) -> Result<String, OAuthError> {
     let claims = match serde_json::to_value(content) {
         Ok(Value::Object(map)) => map,
-        Ok(_) => return Err(ApiError::Internal("artifact is not a JSON object".into())),
-        Err(e) => return Err(ApiError::Internal(format!("artifact serialization: {e}"))),
+        Ok(other) => {
+            return Err(OAuthError::server(
+                "an artifact is not a JSON object",
+                std::io::Error::other(format!("got {other}")),
+            ));
+        }
+        Err(e) => return Err(OAuthError::server("serializing an artifact failed", e)),
     };
-    Ok(jwt::encode_typed(key, typ, &claims)?)
+    jwt::encode_typed(key, kind.typ(), &claims)
+        .map_err(|e| OAuthError::server("signing an artifact failed", e))
 }
 
-/// Verifies a presented artifact of kind `typ` (signature by any key of the
-/// merged set, `exp`, `iss`, `aud`) and decodes it. `field` names the form
-/// field in the `invalid_grant` message.
+/// Verifies a presented artifact of `kind` (its `typ`, a signature by any
+/// key of the issuer's merged set, `exp`) and decodes it. Errors are
+/// `invalid_grant` naming the form field.
 pub fn open<T: DeserializeOwned>(
     token: &str,
-    typ: &str,
-    field: &str,
+    kind: ArtifactKind,
     keys: &JwksSnapshot,
-    issuer: &str,
-) -> Result<T, ApiError> {
-    let bad = |why: String| ApiError::InvalidGrant(format!("{field}: {why}"));
+    now: i64,
+) -> Result<T, OAuthError> {
+    let field = kind.field();
+    let bad = |why: String| OAuthError::invalid_grant(format!("{field}: {why}"));
     match jwt::header_typ(token) {
-        Ok(Some(t)) if t == typ => {}
+        Ok(Some(t)) if t == kind.typ() => {}
         Ok(_) => {
             return Err(bad(format!(
-                "is not a {} issued by this mock-idp",
+                "is not a {} issued by this issuer",
                 field.replace('_', " ")
             )));
         }
         Err(e) => return Err(bad(e.to_string())),
     }
-    let claims = jwt::verify(token, keys, Some(issuer)).map_err(|e| bad(e.to_string()))?;
-    if claims.get("aud").and_then(Value::as_str) != Some(issuer) {
-        return Err(bad("has the wrong audience".into()));
-    }
+    let claims = jwt::verify_at(token, keys, None, now).map_err(|e| bad(e.to_string()))?;
     serde_json::from_value(Value::Object(claims)).map_err(|e| bad(format!("is malformed: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::issuer::ErrorCode;
     use crate::keys::{KeyStore, KidPolicy};
 
     fn store() -> KeyStore {
@@ -161,7 +202,7 @@ mod tests {
 
     fn refresh(now: i64) -> RefreshClaims {
         RefreshClaims {
-            envelope: Envelope::new("https://i", "web", now, 60),
+            envelope: Envelope::new("https://i", "web", now, 60).unwrap(),
             scope: Some("openid".into()),
             login: Login {
                 user: Some("alice".into()),
@@ -172,86 +213,52 @@ mod tests {
         }
     }
 
+    const NOW: i64 = 1_700_000_000;
+
     #[test]
     fn seal_then_open_round_trips() {
         let store = store();
-        let content = refresh(crate::unix_now());
-        let token = seal(store.signing_key(), REFRESH_TYP, &content).unwrap();
-        let back: RefreshClaims = open(
-            &token,
-            REFRESH_TYP,
-            "refresh_token",
-            &store.merged(),
-            "https://i",
-        )
-        .unwrap();
+        let content = refresh(NOW);
+        let key = store.signing_key().unwrap();
+        let token = seal(&key, ArtifactKind::Refresh, &content).unwrap();
+        let back: RefreshClaims =
+            open(&token, ArtifactKind::Refresh, &store.merged(), NOW + 1).unwrap();
         assert_eq!(back, content);
+        assert_eq!(
+            ArtifactKind::from_typ("mock-idp-code+jwt"),
+            Some(ArtifactKind::Code)
+        );
+        assert_eq!(ArtifactKind::from_typ("JWT"), None);
     }
 
     #[test]
-    fn open_rejects_other_kinds_issuers_and_keys() {
+    fn open_rejects_other_kinds_keys_expiry_and_garbage() {
         let store = store();
         let keys = store.merged();
-        let content = refresh(crate::unix_now());
-        let token = seal(store.signing_key(), REFRESH_TYP, &content).unwrap();
-        let err = |r: Result<RefreshClaims, ApiError>| r.unwrap_err().to_string();
-        let e = err(open(&token, CODE_TYP, "code", &keys, "https://i"));
+        let key = store.signing_key().unwrap();
+        let content = refresh(NOW);
+        let token = seal(&key, ArtifactKind::Refresh, &content).unwrap();
+        let err = |r: Result<RefreshClaims, OAuthError>| {
+            let e = r.unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidGrant);
+            e.to_string()
+        };
+        let e = err(open(&token, ArtifactKind::Code, &keys, NOW));
         assert!(e.starts_with("code: is not a code"), "{e}");
-        let e = err(open(
-            &token,
-            REFRESH_TYP,
-            "refresh_token",
-            &keys,
-            "https://other",
-        ));
-        assert!(e.contains("refresh_token: token is invalid"), "{e}");
         let access = jwt::encode(
-            store.signing_key(),
+            &key,
             serde_json::to_value(&content).unwrap().as_object().unwrap(),
         )
         .unwrap();
-        let e = err(open(
-            &access,
-            REFRESH_TYP,
-            "refresh_token",
-            &keys,
-            "https://i",
-        ));
+        let e = err(open(&access, ArtifactKind::Refresh, &keys, NOW));
         assert!(e.contains("is not a refresh token"), "{e}");
-        let foreign = seal(store_key().as_ref(), REFRESH_TYP, &content).unwrap();
-        let e = err(open(
-            &foreign,
-            REFRESH_TYP,
-            "refresh_token",
-            &keys,
-            "https://i",
-        ));
+        let other = SigningKey::generate(&KidPolicy::default()).unwrap();
+        let foreign = seal(&other, ArtifactKind::Refresh, &content).unwrap();
+        let e = err(open(&foreign, ArtifactKind::Refresh, &keys, NOW));
         assert!(e.contains("unknown key"), "{e}");
-        let e = err(open(
-            "made-up",
-            REFRESH_TYP,
-            "refresh_token",
-            &keys,
-            "https://i",
-        ));
+        let e = err(open("made-up", ArtifactKind::Refresh, &keys, NOW));
         assert!(e.contains("malformed"), "{e}");
-        let expired = seal(
-            store.signing_key(),
-            REFRESH_TYP,
-            &refresh(crate::unix_now() - 120),
-        )
-        .unwrap();
-        let e = err(open(
-            &expired,
-            REFRESH_TYP,
-            "refresh_token",
-            &keys,
-            "https://i",
-        ));
-        assert!(e.contains("Expired"), "{e}");
-    }
-
-    fn store_key() -> Box<SigningKey> {
-        Box::new(SigningKey::generate(&KidPolicy::default()).unwrap())
+        let e = err(open(&token, ArtifactKind::Refresh, &keys, NOW + 61));
+        assert!(e.contains("expired"), "{e}");
     }
 }

@@ -4,9 +4,8 @@
 
 use std::fmt::Write;
 
-use super::paths;
 use crate::claims::Users;
-use crate::oauth::authorize::AuthzRequest;
+use crate::issuer::authorize::AuthzRequest;
 
 /// Escapes text for HTML element content and double-quoted attributes.
 pub fn escape(s: &str) -> String {
@@ -72,8 +71,9 @@ pub struct Prefill<'a> {
 
 /// The login page for `req`: one button per persona, a free-form username,
 /// an optional password and an optional claims JSON box. It posts to
-/// [`paths::AUTHORIZE_LOGIN`] with the authorization request as hidden fields.
-pub fn login(req: &AuthzRequest, users: &Users, prefill: &Prefill<'_>) -> String {
+/// `action` (the issuer's `/authorize/login`) with the authorization request
+/// as hidden fields.
+pub fn login(req: &AuthzRequest, users: &Users, prefill: &Prefill<'_>, action: &str) -> String {
     let client = req.client_name.as_deref().unwrap_or(&req.client_id);
     let mut b = String::new();
     let _ = write!(
@@ -85,11 +85,7 @@ pub fn login(req: &AuthzRequest, users: &Users, prefill: &Prefill<'_>) -> String
     if let Some(error) = prefill.error {
         let _ = writeln!(b, "<p class=\"error\" role=\"alert\">{}</p>", escape(error));
     }
-    let _ = writeln!(
-        b,
-        "<form method=\"post\" action=\"{}\">",
-        paths::AUTHORIZE_LOGIN
-    );
+    let _ = writeln!(b, "<form method=\"post\" action=\"{}\">", escape(action));
     // Pressing Enter in a text field submits the first submit button in the
     // form; make that the free-form sign-in rather than the first persona.
     b.push_str(

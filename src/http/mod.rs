@@ -1,0 +1,122 @@
+//! # The HTTP layer
+//!
+//! Sits on top of the issuer core ([`crate::issuer`]) and depends on it,
+//! never the reverse: [`router`] assembles one sub-router per area
+//! ([`routes`]), each handler extracts ([`extract`]), calls the core and
+//! maps the result ([`error`]). Every issuer route exists twice: at the root
+//! (the root issuer) and under `/{issuer}` (named issuers).
+
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod state;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::MethodRouter;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use state::{AppState, BODY_LIMIT, SharedState};
+
+use crate::issuer::paths;
+
+/// Response header on every answer, so a consumer can detect a mock-idp
+/// (see `docs/production-safety.md`).
+pub const MARKER_HEADER: &str = "x-mock-idp";
+/// Value of [`MARKER_HEADER`].
+pub const MARKER_VALUE: &str = "dev-only";
+
+/// Registers `route` at `path` for the root issuer and at `/{issuer}{path}`
+/// for named issuers.
+pub fn issuer_route(
+    router: Router<SharedState>,
+    path: &str,
+    route: MethodRouter<SharedState>,
+) -> Router<SharedState> {
+    router
+        .route(path, route.clone())
+        .route(&format!("/{{{}}}{path}", extract::ISSUER_PARAM), route)
+}
+
+/// The whole HTTP application.
+pub fn router(state: SharedState) -> Router {
+    let cors = cors_layer(state.config.cors_origins.as_deref());
+    Router::new()
+        .merge(routes::token::router())
+        .merge(routes::jwks::router())
+        .merge(routes::discovery::router())
+        .merge(routes::authorize::router())
+        .merge(routes::userinfo::router())
+        .merge(routes::introspect::router())
+        .merge(routes::server::router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), track_latency))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        // Every answer says what this is, so a service can refuse to trust it in production.
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(MARKER_HEADER),
+            HeaderValue::from_static(MARKER_VALUE),
+        ))
+        .with_state(state)
+}
+
+fn cors_layer(origins: Option<&[String]>) -> CorsLayer {
+    match origins {
+        // Browser fixtures call mock-idp from any dev origin by default.
+        None => CorsLayer::permissive(),
+        Some(list) => {
+            let values: Vec<HeaderValue> = list
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect();
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(values))
+                .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+                .allow_headers(tower_http::cors::Any)
+        }
+    }
+}
+
+/// Records each routed request's latency under its issuer and route pattern.
+async fn track_latency(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let start = std::time::Instant::now();
+    let (mut parts, body) = request.into_parts();
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let issuer = extract::issuer_name(&mut parts).await.unwrap_or_default();
+    let method = parts.method.clone();
+    let response = next.run(Request::from_parts(parts, body)).await;
+    // Only issuers that exist: a 404 for a bad name must not grow the metrics.
+    if let Some(route) = route
+        && (issuer.is_empty() || state.issuers.find(&issuer).is_some())
+    {
+        state
+            .metrics
+            .observe_request(&issuer, method.as_str(), &route, start.elapsed());
+    }
+    response
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!(
+        "no endpoint at {}; see {} (or /{{issuer}}{}) for the endpoints",
+        uri.path(),
+        paths::DISCOVERY,
+        paths::DISCOVERY
+    ))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not supported on {}", uri.path()))
+}

@@ -1,0 +1,27 @@
+//! HTTP endpoints, one module per area. Each exposes `router()`; issuer
+//! areas register every path for the root and for `/{issuer}`
+//! ([`super::issuer_route`]). Paths come from [`crate::issuer::paths`].
+
+pub mod authorize;
+pub mod discovery;
+pub mod introspect;
+pub mod jwks;
+pub mod login_page;
+pub mod server;
+pub mod token;
+pub mod userinfo;
+
+use axum::http::{HeaderValue, header};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// `Cache-Control: no-store` on every response of the OAuth endpoints
+/// (RFC 6749 §5.1: token responses must not be cached), unless the handler
+/// set its own.
+pub fn no_store() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+}
+
+/// `Pragma: no-cache` beside [`no_store`], for HTTP/1.0 caches.
+pub fn no_cache_pragma() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(header::PRAGMA, HeaderValue::from_static("no-cache"))
+}

@@ -1,0 +1,160 @@
+//! Server endpoints at the root only: `GET /health`, `GET /issuers`,
+//! `GET /cluster`, `GET /cluster/keys` (what peers fetch) and `GET /metrics`.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use crate::http::SharedState;
+use crate::http::extract::BaseUrl;
+use crate::issuer::paths::{self, server};
+
+/// Routes of this area.
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route(server::HEALTH, get(health_get))
+        .route(server::ISSUERS, get(issuers_get))
+        .route(server::CLUSTER, get(cluster_get))
+        .route(server::CLUSTER_KEYS, get(cluster_keys_get))
+        .route(server::METRICS, get(metrics_get))
+}
+
+/// `GET /health`: 200 `{"status":"ok"}` once serving; with federation on,
+/// each peer's state too (peers being down never makes this replica unhealthy).
+pub async fn health_get(State(state): State<SharedState>) -> Json<Value> {
+    match &state.federation {
+        None => Json(json!({"status": "ok"})),
+        Some(federation) => Json(json!({
+            "status": "ok",
+            "peers": federation.peers_json(Instant::now(), crate::unix_now()),
+        })),
+    }
+}
+
+/// `GET /issuers`: every issuer, the root first (`"name": ""`).
+pub async fn issuers_get(State(state): State<SharedState>, BaseUrl(base): BaseUrl) -> Json<Value> {
+    let list: Vec<Value> = state
+        .issuers
+        .all()
+        .iter()
+        .map(|issuer| {
+            let url = |path: &str| format!("{base}{}{path}", issuer.mount());
+            let jwks = if issuer.is_root() {
+                paths::JWKS_WELL_KNOWN
+            } else {
+                paths::JWKS
+            };
+            json!({
+                "name": issuer.name(),
+                "iss": issuer.iss(&base),
+                "profile": "clerk",
+                "mount": if issuer.is_root() { "/" } else { issuer.mount() },
+                "discovery": url(paths::DISCOVERY),
+                "jwks_uri": url(jwks),
+                "token_endpoint": url(paths::TOKEN),
+                "kids": issuer.keys().merged().kids(),
+            })
+        })
+        .collect();
+    Json(json!({
+        "issuers": list,
+        "dynamic_issuers": state.issuers.dynamic(),
+    }))
+}
+
+/// `GET /cluster`: federation settings, peers, and per issuer the own and
+/// served kids. `{"enabled": false, ...}` without peers.
+pub async fn cluster_get(State(state): State<SharedState>) -> Json<Value> {
+    let mut doc = match &state.federation {
+        Some(federation) => federation.cluster_json(Instant::now(), crate::unix_now()),
+        None => json!({"enabled": false}),
+    };
+    if let Value::Object(map) = &mut doc {
+        let root = state.issuers.root();
+        map.insert(
+            "instance_id".into(),
+            json!(state.config.instance_id.as_deref()),
+        );
+        map.insert("own_kids".into(), json!(root.keys().local().kids()));
+        map.insert("served_kids".into(), json!(root.keys().merged().kids()));
+        let issuers: Map<String, Value> = state
+            .issuers
+            .all()
+            .iter()
+            .map(|i| {
+                let keys = i.keys().snapshot();
+                (
+                    i.name().to_string(),
+                    json!({"own_kids": keys.local.kids(), "served_kids": keys.merged.kids()}),
+                )
+            })
+            .collect();
+        map.insert("issuers".into(), Value::Object(issuers));
+    }
+    Json(doc)
+}
+
+/// `GET /cluster/keys`: this replica's own public keys of every issuer that
+/// has one, `{"issuers": {"": {"keys": [...]}, "name": {"keys": [...]}}}`.
+/// Peers fetch this; it never includes keys learnt from peers.
+pub async fn cluster_keys_get(State(state): State<SharedState>) -> Json<Value> {
+    let issuers: Map<String, Value> = state
+        .issuers
+        .own_keys()
+        .into_iter()
+        .map(|(name, keys)| (name, json!({ "keys": keys })))
+        .collect();
+    Json(json!({ "issuers": issuers }))
+}
+
+/// Peer gauges when federation is on: how many peers are up/down, and the
+/// size of the served key sets.
+fn federation_gauges(state: &SharedState) -> String {
+    use crate::federation::merge::PeerState;
+    use std::fmt::Write as _;
+    let Some(federation) = &state.federation else {
+        return String::new();
+    };
+    let status = federation.status();
+    let count = |wanted: PeerState| status.peers.iter().filter(|p| p.state == wanted).count();
+    let mut out = String::new();
+    out.push_str("# HELP mock_idp_peers Federation peers by state.\n");
+    out.push_str("# TYPE mock_idp_peers gauge\n");
+    for (label, state) in [
+        ("up", PeerState::Up),
+        ("down", PeerState::Down),
+        ("pending", PeerState::Pending),
+        ("self", PeerState::Own),
+    ] {
+        let _ = writeln!(out, "mock_idp_peers{{state=\"{label}\"}} {}", count(state));
+    }
+    out.push_str("# HELP mock_idp_served_keys Keys in the served (merged) JWKS, by issuer.\n");
+    out.push_str("# TYPE mock_idp_served_keys gauge\n");
+    for issuer in state.issuers.all() {
+        let _ = writeln!(
+            out,
+            "mock_idp_served_keys{{issuer=\"{}\"}} {}",
+            issuer.name(),
+            issuer.keys().merged().keys.len()
+        );
+    }
+    out
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics_get(State(state): State<SharedState>) -> impl IntoResponse {
+    let issuers = state.issuers.all();
+    let counters = issuers.iter().map(|i| (i.name(), i.counters()));
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics.render(counters, &federation_gauges(&state)),
+    )
+}

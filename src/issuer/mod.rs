@@ -1,0 +1,440 @@
+//! # The issuer core
+//!
+//! An [`Issuer`] is one identity provider: its [`Settings`], its key ring,
+//! its personas and clients, its spent-`jti` set and its clock, and every
+//! operation it performs (mint, the OAuth grants, authorization requests and
+//! the login decision, userinfo, introspection, revocation, discovery
+//! metadata) as plain functions returning [`OAuthError`]. Nothing here
+//! imports axum or `http`: the HTTP layer (`crate::http`) extracts, calls
+//! and maps. A server holds many issuers in a [`registry::Registry`].
+//!
+//! - [`error`]: [`OAuthError`] and its RFC 6749 [`ErrorCode`].
+//! - [`form`]: the parameters of an OAuth request.
+//! - [`client`]: client authentication and grant permissions.
+//! - [`grant`]: the grants of `POST /token` and the user token response.
+//! - [`artifacts`]: authorization codes and refresh tokens as signed JWTs.
+//! - [`authorize`]: authorization request validation, login, codes, logout.
+//! - [`inspect`]: userinfo, introspection (RFC 7662), revocation (RFC 7009).
+//! - [`discovery`]: the OpenID Connect / RFC 8414 metadata document.
+//! - [`paths`]: endpoint paths, shared by the router and discovery.
+//! - [`pkce`], [`spent`], [`clock`]: RFC 7636, replay protection, time.
+//! - [`registry`]: the root issuer, named issuers, names, federation input.
+
+pub mod artifacts;
+pub mod authorize;
+pub mod client;
+pub mod clock;
+pub mod discovery;
+pub mod error;
+pub mod form;
+pub mod grant;
+pub mod inspect;
+pub mod paths;
+pub mod pkce;
+pub mod registry;
+pub mod spent;
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+
+pub use client::{BasicCredentials, Client};
+pub use clock::Clock;
+pub use error::{ErrorCode, OAuthError};
+pub use form::Form;
+
+use crate::claims::{self, Audience, MintContext, MintRequest, Minted, Users};
+use crate::clients::Clients;
+use crate::jwt;
+use crate::keys::persist::{self, Outcome, PersistError};
+use crate::keys::{KeyError, KeyStore, KidPolicy, SigningKey};
+use crate::metrics::{TokenCounters, TokenSource};
+
+/// An issuer's resolved settings (the root's from the flags, a named
+/// issuer's from `issuers:` over the root's).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The issuer's name: `""` for the root issuer.
+    pub name: String,
+    /// A fixed `iss`; `None` = `<PUBLIC_URL or request base URL>/{name}`.
+    pub issuer: Option<String>,
+    /// Default `aud`.
+    pub audience: Option<Audience>,
+    /// Token lifetime in seconds.
+    pub token_ttl: i64,
+    /// How the `kid` is chosen (`kid`, `INSTANCE_ID`).
+    pub kid: KidPolicy,
+    /// Where this issuer's key pair is kept (`PERSIST_KEYS_DIR[/{name}]`).
+    pub keys_dir: Option<PathBuf>,
+    /// Bound of the spent-`jti` set (`REPLAY_CAPACITY`).
+    pub replay_capacity: usize,
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TokenResponse {
+    /// The JWT.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until expiry (negative for a deliberately expired token).
+    pub expires_in: i64,
+    /// Granted scope, when the grant has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Refresh token, when the grant issues one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// OpenID Connect ID token, when the grant issues one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl TokenResponse {
+    /// A response carrying only an access token.
+    pub fn bearer(access_token: String, expires_in: i64) -> Self {
+        TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            scope: None,
+            refresh_token: None,
+            id_token: None,
+        }
+    }
+}
+
+/// Why an issuer's key could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum KeySetupError {
+    /// Loading or writing the persisted key failed.
+    #[error(transparent)]
+    Persist(#[from] PersistError),
+    /// Generating a key failed.
+    #[error("cannot generate a key")]
+    Generate(#[source] KeyError),
+}
+
+/// One identity provider. See the module documentation.
+#[derive(Debug)]
+pub struct Issuer {
+    settings: Settings,
+    mount: String,
+    keys: KeyStore,
+    key_ready: tokio::sync::OnceCell<()>,
+    users: RwLock<Arc<Users>>,
+    clients: RwLock<Arc<Clients>>,
+    spent: spent::SpentJtis,
+    clock: Clock,
+    counters: TokenCounters,
+}
+
+fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {
+    match lock.read() {
+        Ok(guard) => Arc::clone(&guard),
+        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+    }
+}
+
+impl Issuer {
+    /// An issuer with `settings`, personas and clients; its key is created
+    /// by [`Issuer::ready`] (or [`Issuer::prepare_key_blocking`]).
+    pub fn new(settings: Settings, users: Users, clients: Clients) -> Self {
+        let mount = if settings.name.is_empty() {
+            String::new()
+        } else {
+            format!("/{}", settings.name)
+        };
+        Issuer {
+            spent: spent::SpentJtis::with_capacity(settings.replay_capacity),
+            settings,
+            mount,
+            keys: KeyStore::empty(),
+            key_ready: tokio::sync::OnceCell::new(),
+            users: RwLock::new(Arc::new(users)),
+            clients: RwLock::new(Arc::new(clients)),
+            clock: Clock::default(),
+            counters: TokenCounters::default(),
+        }
+    }
+
+    /// The name (`""` for the root issuer).
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    /// Whether this is the root issuer.
+    pub fn is_root(&self) -> bool {
+        self.settings.name.is_empty()
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Where its endpoints live, relative to the server root (`""`, `/{name}`).
+    pub fn mount(&self) -> &str {
+        &self.mount
+    }
+
+    /// The `iss` of its tokens for a client that reached the server at
+    /// `base` (scheme and authority, no trailing slash).
+    pub fn iss<'a>(&'a self, base: &str) -> Cow<'a, str> {
+        match &self.settings.issuer {
+            Some(fixed) => Cow::Borrowed(fixed),
+            None => Cow::Owned(format!("{base}{}", self.mount)),
+        }
+    }
+
+    /// Whether `iss` is this issuer's: equal to its fixed `iss`, or, when it
+    /// is derived from the request, any `http(s)://<host>{mount}` (the host
+    /// a client used to reach the server does not make a token foreign).
+    pub fn iss_matches(&self, iss: &str) -> bool {
+        match &self.settings.issuer {
+            Some(fixed) => iss == fixed,
+            None => {
+                let rest = iss
+                    .strip_prefix("http://")
+                    .or_else(|| iss.strip_prefix("https://"));
+                rest.and_then(|r| r.find('/').map(|i| &r[i..])) == Some(self.mount.as_str())
+            }
+        }
+    }
+
+    /// The key ring (own keys and peers').
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// The personas now.
+    pub fn users(&self) -> Arc<Users> {
+        read(&self.users)
+    }
+
+    /// The registered clients now (empty = any client accepted).
+    pub fn clients(&self) -> Arc<Clients> {
+        read(&self.clients)
+    }
+
+    /// The used/rotated/revoked `jti`s.
+    pub fn spent(&self) -> &spent::SpentJtis {
+        &self.spent
+    }
+
+    /// The issuer's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Tokens issued, by source and preset.
+    pub fn counters(&self) -> &TokenCounters {
+        &self.counters
+    }
+
+    /// Whether the signing key exists yet.
+    pub fn has_key(&self) -> bool {
+        self.key_ready.initialized()
+    }
+
+    /// Makes sure the signing key exists: loads or creates it on first call
+    /// (on a blocking thread, never stalling the async runtime), then
+    /// returns at once. Concurrent callers wait for the same creation.
+    pub async fn ready(&self) -> Result<(), OAuthError> {
+        self.key_ready
+            .get_or_try_init(|| async {
+                let settings = self.settings.clone();
+                let key = tokio::task::spawn_blocking(move || create_key(&settings))
+                    .await
+                    .map_err(|e| OAuthError::server("the key creation task failed", e))?
+                    .map_err(|e| {
+                        OAuthError::server(
+                            format!("cannot set up the signing key of issuer {:?}", self.name()),
+                            e,
+                        )
+                    })?;
+                self.keys.install(key);
+                Ok::<(), OAuthError>(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Creates or loads the signing key on this thread (startup, before
+    /// the async runtime exists). A no-op when the key is already there.
+    pub fn prepare_key_blocking(&self) -> Result<(), KeySetupError> {
+        if self.has_key() {
+            return Ok(());
+        }
+        let key = create_key(&self.settings)?;
+        self.keys.install(key);
+        // Nobody else can have raced us before the server started.
+        let _ = self.key_ready.set(());
+        Ok(())
+    }
+
+    /// The active signing key; `temporarily_unavailable` before [`Issuer::ready`].
+    pub fn signing_key(&self) -> Result<Arc<SigningKey>, OAuthError> {
+        self.keys.signing_key().ok_or_else(|| {
+            OAuthError::temporarily_unavailable(format!(
+                "the signing key of issuer {:?} is not ready yet; retry",
+                self.name()
+            ))
+        })
+    }
+
+    /// Builds the claims `req` asks for at `now`, signs them with the active
+    /// key and counts the token under `source`: the one path every access
+    /// token takes (mint and every OAuth grant).
+    pub fn sign_access_token(
+        &self,
+        base: &str,
+        req: &MintRequest,
+        source: TokenSource,
+        now: i64,
+    ) -> Result<(String, Minted), OAuthError> {
+        let users = self.users();
+        let iss = self.iss(base);
+        let ctx = MintContext {
+            issuer: &iss,
+            audience: self.settings.audience.as_ref(),
+            token_ttl: self.settings.token_ttl,
+            users: &users,
+        };
+        let minted = claims::build(req, &ctx, now)?;
+        let token = jwt::encode(&*self.signing_key()?, &minted.claims)?;
+        self.counters.issued(source, minted.preset);
+        Ok((token, minted))
+    }
+
+    /// `POST /token` without `grant_type`: mints the token `req` asks for.
+    pub fn mint(&self, base: &str, req: &MintRequest) -> Result<TokenResponse, OAuthError> {
+        let (access_token, minted) =
+            self.sign_access_token(base, req, TokenSource::Mint, self.clock.now())?;
+        tracing::debug!(
+            issuer = self.name(),
+            sub = ?minted.claims.get("sub"),
+            preset = minted.preset.as_str(),
+            "minted token"
+        );
+        Ok(TokenResponse::bearer(access_token, minted.expires_in))
+    }
+}
+
+/// Loads the persisted key of `settings` or creates one (blocking).
+fn create_key(settings: &Settings) -> Result<SigningKey, KeySetupError> {
+    let issuer = settings.name.as_str();
+    match &settings.keys_dir {
+        Some(dir) => {
+            let (key, outcome) = persist::load_or_create(dir, &settings.kid)?;
+            let what = match outcome {
+                Outcome::Created => "created new key pair",
+                Outcome::Loaded => "loaded key pair",
+                Outcome::PublicRegenerated => "loaded private key; wrote missing public.pem",
+            };
+            tracing::info!(issuer, dir = %dir.display(), kid = key.kid(), "{what}");
+            Ok(key)
+        }
+        None => {
+            let key = SigningKey::generate_fast(&settings.kid).map_err(KeySetupError::Generate)?;
+            tracing::info!(issuer, kid = key.kid(), "generated in-memory key pair");
+            Ok(key)
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Issuers for unit tests: a root-like issuer with a generated key.
+    use super::*;
+
+    /// Settings of a test issuer named `name` with `iss` fixed.
+    pub fn settings(name: &str, iss: Option<&str>) -> Settings {
+        Settings {
+            name: name.into(),
+            issuer: iss.map(str::to_string),
+            audience: None,
+            token_ttl: 900,
+            kid: KidPolicy::default(),
+            keys_dir: None,
+            replay_capacity: 1000,
+        }
+    }
+
+    /// A ready issuer with personas from YAML and clients.
+    pub fn issuer(users_yaml: &str, clients: Vec<crate::clients::ClientConfig>) -> Issuer {
+        let users = crate::claims::users::parse_users(users_yaml).unwrap_or_default();
+        let clients = crate::clients::to_map(clients, "clients").unwrap_or_default();
+        let issuer = Issuer::new(settings("", Some("https://issuer.test")), users, clients);
+        issuer.prepare_key_blocking().unwrap();
+        issuer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iss_matching() {
+        let root = Issuer::new(
+            testing::settings("", Some("https://i")),
+            Users::new(),
+            Clients::new(),
+        );
+        assert!(root.iss_matches("https://i") && !root.iss_matches("https://j"));
+        let named = Issuer::new(testing::settings("t", None), Users::new(), Clients::new());
+        for ok in ["http://localhost:1/t", "https://mock-idp:8081/t"] {
+            assert!(named.iss_matches(ok), "{ok}");
+        }
+        for bad in ["http://h/u", "http://h/t/x", "t", "http://h", "ftp://h/t"] {
+            assert!(!named.iss_matches(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn iss_is_fixed_or_derived_from_the_base_and_mount() {
+        let root = Issuer::new(
+            testing::settings("", Some("https://i")),
+            Users::new(),
+            Clients::new(),
+        );
+        assert_eq!(root.iss("http://h:1"), "https://i");
+        assert_eq!(root.mount(), "");
+        assert!(root.is_root());
+        let named = Issuer::new(
+            testing::settings("tenant-a", None),
+            Users::new(),
+            Clients::new(),
+        );
+        assert_eq!(named.iss("http://h:1"), "http://h:1/tenant-a");
+        assert_eq!(named.mount(), "/tenant-a");
+    }
+
+    #[tokio::test]
+    async fn key_is_created_once_on_first_use() {
+        let issuer = Issuer::new(testing::settings("x", None), Users::new(), Clients::new());
+        assert!(!issuer.has_key());
+        let e = issuer
+            .mint("http://h", &MintRequest::default())
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::TemporarilyUnavailable);
+        let (a, b) = tokio::join!(issuer.ready(), issuer.ready());
+        a.unwrap();
+        b.unwrap();
+        let kid = issuer.signing_key().unwrap().kid().to_string();
+        issuer.ready().await.unwrap();
+        assert_eq!(issuer.signing_key().unwrap().kid(), kid, "created once");
+        let token = issuer.mint("http://h", &MintRequest::default()).unwrap();
+        let claims = jwt::verify(
+            &token.access_token,
+            &issuer.keys().merged(),
+            Some("http://h/x"),
+        )
+        .unwrap();
+        assert_eq!(claims["sub"], "user_default");
+        assert_eq!(issuer.counters().total(), 1);
+    }
+}

@@ -1,0 +1,421 @@
+//! The connection loop behind [`super::run`]: accept within
+//! `MAX_CONNECTIONS`, serve each connection with HTTP/1.1 keep-alive, and
+//! enforce the timeouts and the shutdown rules of the contract:
+//!
+//! - a connection waiting for its first or next request is closed after
+//!   `IDLE_TIMEOUT_SEC`;
+//! - a request whose head (and then its body) is not complete
+//!   `HEADER_TIMEOUT_SEC` after its first byte is dropped with its connection;
+//! - on shutdown the listener is closed, idle connections are closed at once
+//!   unless a request's bytes already reached them (those are answered,
+//!   without keep-alive), busy ones finish, and whatever is left after
+//!   `SHUTDOWN_GRACE_SEC` is dropped.
+//!
+//! Each connection tracks its phase ([`Phase`]): the socket wrapper sees the
+//! first byte of a request, the request body wrapper sees its end, the
+//! service sees the response; a watchdog per connection closes it at the
+//! deadline of the current phase.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use bytes::Bytes;
+use http_body::{Body as _, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+/// The limits of the connection loop.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// `HEADER_TIMEOUT_SEC`: from a request's first byte to its complete body.
+    pub header_timeout: Duration,
+    /// `IDLE_TIMEOUT_SEC`: a connection with no request.
+    pub idle_timeout: Duration,
+    /// `SHUTDOWN_GRACE_SEC`: how long busy connections may finish after a signal.
+    pub shutdown_grace: Duration,
+    /// `MAX_CONNECTIONS`: connections served at once.
+    pub max_connections: usize,
+}
+
+/// Where a connection is in its request cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Phase {
+    /// Waiting for the first byte of a request (idle timeout).
+    Idle = 0,
+    /// A request's head or body is arriving (header timeout).
+    Receiving = 1,
+    /// The request is complete; mock-idp is answering (no timeout).
+    Processing = 2,
+}
+
+/// A connection's phase and since when, shared by its socket wrapper, its
+/// service and its watchdog.
+#[derive(Debug)]
+pub struct ConnState {
+    born: Instant,
+    phase: AtomicU8,
+    /// Milliseconds after `born` when the phase began.
+    since_ms: AtomicU64,
+    changed: Notify,
+}
+
+impl ConnState {
+    fn new() -> Self {
+        ConnState {
+            born: Instant::now(),
+            phase: AtomicU8::new(Phase::Idle as u8),
+            since_ms: AtomicU64::new(0),
+            changed: Notify::new(),
+        }
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::Acquire) {
+            0 => Phase::Idle,
+            1 => Phase::Receiving,
+            _ => Phase::Processing,
+        }
+    }
+
+    fn set(&self, phase: Phase) {
+        let ms = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.since_ms.store(ms, Ordering::Release);
+        self.phase.store(phase as u8, Ordering::Release);
+        self.changed.notify_one();
+    }
+
+    /// `from` -> `to`, only if the phase is `from`.
+    fn advance(&self, from: Phase, to: Phase) {
+        if self.phase() == from {
+            self.set(to);
+        }
+    }
+
+    /// When the current phase runs out (`None`: it does not).
+    pub fn deadline(&self, limits: &Limits) -> Option<Instant> {
+        let since = self.born + Duration::from_millis(self.since_ms.load(Ordering::Acquire));
+        match self.phase() {
+            Phase::Idle => Some(since + limits.idle_timeout),
+            Phase::Receiving => Some(since + limits.header_timeout),
+            Phase::Processing => None,
+        }
+    }
+}
+
+/// The socket as hyper sees it: a `TcpStream` shared with the connection
+/// task (which may peek at it on shutdown), reporting a request's first byte.
+struct ConnIo {
+    stream: Arc<TcpStream>,
+    state: Arc<ConnState>,
+}
+
+impl AsyncRead for ConnIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.stream.poll_read_ready(cx))?;
+            let unfilled = buf.initialize_unfilled();
+            match self.stream.try_read(unfilled) {
+                Ok(n) => {
+                    if n > 0 {
+                        self.state.advance(Phase::Idle, Phase::Receiving);
+                    }
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                // Readiness was stale: `poll_read_ready` registers again.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for ConnIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.stream.poll_write_ready(cx))?;
+            match self.stream.try_write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.stream.poll_write_ready(cx))?;
+            match self.stream.try_write_vectored(bufs) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let sock = socket2::SockRef::from(&*self.stream);
+        Poll::Ready(match sock.shutdown(std::net::Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        })
+    }
+}
+
+/// Whether bytes the server has not read yet are waiting on the socket.
+fn has_pending_input(stream: &TcpStream) -> bool {
+    let mut one = [MaybeUninit::<u8>::uninit()];
+    matches!(socket2::SockRef::from(stream).peek(&mut one), Ok(n) if n > 0)
+}
+
+/// A request body that reports its end (the request is then complete).
+struct TrackedBody {
+    inner: Incoming,
+    state: Arc<ConnState>,
+}
+
+impl http_body::Body for TrackedBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_))))
+            || self.inner.is_end_stream()
+        {
+            self.state.advance(Phase::Receiving, Phase::Processing);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Accepts connections on `listener` and serves `app` on each until
+/// `shutdown` resolves; then drains as the module documentation says.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut connections = JoinSet::new();
+    let mut full_warned = false;
+    tokio::pin!(shutdown);
+    loop {
+        while connections.try_join_next().is_some() {}
+        let permit = match Arc::clone(&permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if !full_warned {
+                    tracing::warn!(
+                        max_connections = limits.max_connections,
+                        "MAX_CONNECTIONS reached: new connections wait in the listen backlog \
+                         until one closes"
+                    );
+                    full_warned = true;
+                }
+                tokio::select! {
+                    permit = Arc::clone(&permits).acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    },
+                    () = &mut shutdown => break,
+                }
+            }
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                if permits.available_permits() > limits.max_connections / 10 {
+                    full_warned = false;
+                }
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let stop = stop_rx.clone();
+                connections.spawn(async move {
+                    serve_connection(stream, app, limits, stop).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                // EMFILE and friends: back off a little instead of spinning.
+                tracing::warn!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(limits.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            left = connections.len(),
+            grace_sec = limits.shutdown_grace.as_secs(),
+            "closing the connections still busy after SHUTDOWN_GRACE_SEC"
+        );
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Serves one connection until it closes, times out, or is drained.
+async fn serve_connection(
+    stream: TcpStream,
+    app: Router,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) {
+    let stream = Arc::new(stream);
+    let state = Arc::new(ConnState::new());
+    let io = TokioIo::new(ConnIo {
+        stream: Arc::clone(&stream),
+        state: Arc::clone(&state),
+    });
+    let service_state = Arc::clone(&state);
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let state = Arc::clone(&service_state);
+        let app = app.clone();
+        async move {
+            // The head is parsed: the request is complete once its body is.
+            if req.body().is_end_stream() {
+                state.advance(Phase::Receiving, Phase::Processing);
+            }
+            let tracked = Arc::clone(&state);
+            let req = req.map(|inner| {
+                Body::new(TrackedBody {
+                    inner,
+                    state: tracked,
+                })
+            });
+            let response = app.oneshot(req).await;
+            state.set(Phase::Idle);
+            response
+        }
+    });
+    let conn = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::pin!(conn);
+    let mut draining = *stop.borrow();
+    if draining {
+        conn.as_mut().graceful_shutdown();
+    }
+    loop {
+        let changed = state.changed.notified();
+        let deadline = state.deadline(&limits);
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            () = changed => {}
+            () = sleep_until(deadline) => {
+                if state.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
+                    tracing::debug!(phase = ?state.phase(), "closing a connection at its timeout");
+                    return;
+                }
+            }
+            _ = stop.changed(), if !draining => {
+                draining = true;
+                if state.phase() == Phase::Idle && !has_pending_input(&stream) {
+                    return;
+                }
+                // Answer the request that is here, then close (no keep-alive).
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(10),
+            max_connections: 4,
+        }
+    }
+
+    #[test]
+    fn phases_and_their_deadlines() {
+        let s = ConnState::new();
+        let born = s.born;
+        assert_eq!(s.phase(), Phase::Idle);
+        assert_eq!(s.deadline(&limits()), Some(born + Duration::from_secs(60)));
+        s.advance(Phase::Idle, Phase::Receiving);
+        assert_eq!(s.phase(), Phase::Receiving);
+        let d = s.deadline(&limits()).unwrap();
+        assert!(d >= born + Duration::from_secs(10) && d < born + Duration::from_secs(11));
+        // A second first byte does not restart the clock.
+        s.advance(Phase::Idle, Phase::Receiving);
+        assert_eq!(s.deadline(&limits()), Some(d));
+        s.advance(Phase::Receiving, Phase::Processing);
+        assert_eq!(s.deadline(&limits()), None, "no timeout while answering");
+        s.set(Phase::Idle);
+        assert_eq!(s.phase(), Phase::Idle);
+    }
+}
