@@ -22,8 +22,9 @@ stage_playwright() { bash scripts/ci/playwright.sh; }
 stage_container() { bash scripts/ci/container.sh; }
 stage_bench() { bash scripts/ci/bench-smoke.sh; }
 stage_helpers() { bash scripts/ci/helpers.sh; }
+stage_keyrace() { bash scripts/ci/keyrace.sh; }
 
-ALL_STAGES=(rust federation pyjwt oidc playwright helpers container bench)
+ALL_STAGES=(rust federation pyjwt oidc playwright helpers container bench keyrace)
 STAGES=("${@:-${ALL_STAGES[@]}}")
 for stage in "${STAGES[@]}"; do
   if ! declare -F "stage_$stage" >/dev/null; then

@@ -119,9 +119,20 @@ impl SigningKey {
 
     /// Parses a PKCS#8 (or PKCS#1) DER private key.
     pub fn from_der(der: &[u8], policy: &KidPolicy) -> Result<Self, KeyError> {
-        let pair = RsaKeyPair::from_pkcs8(der)
-            .or_else(|_| RsaKeyPair::from_der(der))
-            .map_err(|e| KeyError::Rejected(e.to_string()))?;
+        let pair = match RsaKeyPair::from_pkcs8(der).or_else(|_| RsaKeyPair::from_der(der)) {
+            Ok(pair) => pair,
+            // aws-lc takes only 2048..=8192 bits, and a refused size surfaces
+            // as "UnexpectedError" (the PKCS#1 retry's error): say the size.
+            Err(e) => {
+                return Err(match persist::rsa_modulus_bits(der) {
+                    Some(bits) if bits < 2048 => KeyError::TooSmall(bits),
+                    Some(bits) if bits > 8192 => KeyError::Rejected(format!(
+                        "RSA key is {bits} bits; at most 8192 are supported"
+                    )),
+                    _ => KeyError::Rejected(e.to_string()),
+                });
+            }
+        };
         Self::from_pair(pair, policy)
     }
 
