@@ -28,7 +28,8 @@ What counts as a reference (case-insensitive):
   localhost|127.0.0.1|[::1]:8081 followed by /.well-known/jwks.json,
   /.well-known/openid-configuration, /certs or /api/pkeys
                                    mock-idp's default JWKS/discovery URLs
-The words "mock" or "idp" on their own never match.
+The words "mock" or "idp" on their own, and camel-case identifiers such as
+mockIdp, never match.
 
 Also reported: files, directories and symlinks whose name matches, symlinks
 whose target matches, and binary files that contain a match ("binary file

@@ -23,8 +23,9 @@ stage_container() { bash scripts/ci/container.sh; }
 stage_bench() { bash scripts/ci/bench-smoke.sh; }
 stage_helpers() { bash scripts/ci/helpers.sh; }
 stage_keyrace() { bash scripts/ci/keyrace.sh; }
+stage_prodsafety() { bash scripts/ci/prodsafety.sh; }
 
-ALL_STAGES=(rust federation pyjwt oidc playwright helpers container bench keyrace)
+ALL_STAGES=(rust federation pyjwt oidc playwright helpers container bench keyrace prodsafety)
 STAGES=("${@:-${ALL_STAGES[@]}}")
 for stage in "${STAGES[@]}"; do
   if ! declare -F "stage_$stage" >/dev/null; then

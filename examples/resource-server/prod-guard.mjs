@@ -8,7 +8,7 @@
 // so that it, and a bundle made from it, passes the production CI gate that
 // rejects every mention of the mock (docs/production-safety.md).
 //
-//   await refuseMockIdpInProduction('JWKS_URL', process.env.JWKS_URL);
+//   await refuseMockIssuerInProduction('JWKS_URL', process.env.JWKS_URL);
 //
 // When NODE_ENV or APP_ENV is production/prod (any case, surrounding spaces
 // ignored), it GETs the URL once (3 s timeout, redirects followed) and, if the
@@ -73,8 +73,8 @@ export async function probe(url, { timeoutMs = 3000, fetchImpl = fetch } = {}) {
     return { unreachable: reason };
   }
   let json = null;
-  const type = response.headers.get('content-type') || '';
-  if (markerIn(response.headers, null) === null && type.includes('json')) {
+  if (markerIn(response.headers, null) === null) {
+    // Whatever the content type says: a static file server may not say JSON.
     json = await response.json().catch(() => null);
   } else {
     await response.body?.cancel().catch(() => {});
@@ -93,7 +93,7 @@ function refusal(varName, url, evidence, setting, when) {
  * In production, exits with EXIT_CODE (one line on stderr naming `varName`)
  * when `url` answers as the mock. Outside production: returns at once.
  */
-export async function refuseMockIdpInProduction(varName, url, { env = process.env, timeoutMs = 3000, exit = process.exit } = {}) {
+export async function refuseMockIssuerInProduction(varName, url, { env = process.env, timeoutMs = 3000, exit = process.exit } = {}) {
   const setting = productionSetting(env);
   if (!setting || !url) return;
   const result = await probe(url, { timeoutMs });
@@ -108,7 +108,7 @@ export async function refuseMockIdpInProduction(varName, url, { env = process.en
 
 /**
  * A fetch() for the JWKS client that, in production, checks every answer for
- * the marker and exits like refuseMockIdpInProduction when it is there. Outside
+ * the marker and exits like refuseMockIssuerInProduction when it is there. Outside
  * production it is plain fetch. For jose: createRemoteJWKSet(url, { [customFetch]: guardedFetch(...) }).
  */
 export function guardedFetch(varName, url, { env = process.env, exit = process.exit, fetchImpl = fetch } = {}) {

@@ -18,7 +18,7 @@
 //                      docs/production-safety.md. Otherwise no request at startup.
 import http from 'node:http';
 import { createRemoteJWKSet, customFetch, jwtVerify, errors } from 'jose';
-import { guardedFetch, refuseMockIdpInProduction } from './prod-guard.mjs';
+import { guardedFetch, refuseMockIssuerInProduction } from './prod-guard.mjs';
 
 const JWKS_URL = process.env.JWKS_URL || 'http://token-issuer:8081/.well-known/jwks.json';
 const EXPECTED_ISSUER = process.env.EXPECTED_ISSUER || 'http://localhost:8081';
@@ -27,7 +27,7 @@ const HOST = process.env.HOST || '0.0.0.0';
 const PORT = Number(process.env.PORT || 3000);
 
 // Production only: one GET of JWKS_URL; exits 78 if it is mock-idp.
-await refuseMockIdpInProduction('JWKS_URL', JWKS_URL);
+await refuseMockIssuerInProduction('JWKS_URL', JWKS_URL);
 
 // jose caches the key set and refetches it when a token names an unknown
 // `kid` (at most once per cooldown), so a restarted mock-idp with a new key
