@@ -71,9 +71,11 @@ done
 for i in "${!roots[@]}"; do
   r="${roots[$i]}"
   [ -e "$r" ] || [ -L "$r" ] || usage_error "PATH '$r' does not exist"
+  # find would read "-name" as an expression, not a path.
+  case "$r" in -*) r="./$r" ;; esac
   # "tree/" and "tree" print the same paths, so --exclude 'tree/...' globs work.
   while [ "${#r}" -gt 1 ] && [ "${r%/}" != "$r" ]; do r="${r%/}"; done
-  roots[$i]="$r"
+  roots[i]="$r"
 done
 for g in "${excludes[@]}"; do
   [ -n "$g" ] || usage_error "--exclude needs a non-empty GLOB"
@@ -92,7 +94,7 @@ EXCERPT_RE="[^[:cntrl:]]{0,60}($CONTENT_RE)[^[:cntrl:]]{0,60}"
 FILENAME_RE="^[^/]*$NAME_RE|^([^/]*[^[:alnum:]_/-])?token-issuer[^[:alnum:]_-]"
 
 T0=$(date +%s%N)
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/forbid-mock-idp.XXXXXX") || { echo "$PROG: mktemp failed" >&2; exit 2; }
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/forbid-scan.XXXXXX") || { echo "$PROG: mktemp failed" >&2; exit 2; }
 trap 'rm -rf "$TMP"' EXIT
 
 # find: what to skip. Globs are matched by find itself (-name / -path), so
@@ -114,6 +116,7 @@ for g in "${excludes[@]}"; do
 done
 SELF="${BASH_SOURCE[0]}"
 [ -f "$SELF" ] && prune+=(-o -samefile "$SELF")
+prune+=(-o -samefile "$TMP") # our own scratch files, when a PATH contains $TMPDIR
 prune+=(\))
 
 # One walk: every entry's "BASENAME/PATH" (for name matches), regular files

@@ -304,8 +304,14 @@ t_paths() {
   gate_expect 0 "" "$a" "$a/deploy/compose.yaml" || return 1
   ln -s "$b" "$W/paths-link"
   gate_expect 1 "$W/paths-link/one.yaml:1:" "$W/paths-link" || return 1
+  # A PATH that looks like an option, after --.
+  mkdir -p "$W/-dash" && echo 'image: mock-idp:dev' >"$W/-dash/c.yaml"
+  (cd "$W" && gate_expect 1 "./-dash/c.yaml:1:" -- -dash) || return 1
+  # TMPDIR inside the scanned tree: the gate's own scratch files are not scanned.
+  mkdir -p "$a/tmp"
+  TMPDIR="$a/tmp" gate_expect 0 "" "$a" || return 1
 }
-check "several PATHs, a single file, a PATH that is a symlink (followed)" t_paths
+check "several PATHs, a single file, a PATH that is a symlink (followed), a PATH named -dash, TMPDIR inside the tree" t_paths
 
 t_usage() {
   gate_expect 2 "" || return 1
@@ -542,12 +548,12 @@ F="$SN/files"
 
 t_node_same() {
   cmp "$F/prod-guard.mjs" "$RS_DIR/prod-guard.mjs" || { diff "$F/prod-guard.mjs" "$RS_DIR/prod-guard.mjs" | head -20; return 1; }
-  local line missing=0
+  local line absent=0
   while IFS= read -r line; do
     [ -n "$line" ] || continue
-    grep -qxF -- "$line" "$RS_DIR/server.mjs" || { echo "not in server.mjs: $line"; missing=1; }
+    grep -qxF -- "$line" "$RS_DIR/server.mjs" || { echo "not in server.mjs: $line"; absent=1; }
   done <"$SN/excerpts/examples/resource-server/server.mjs"
-  return "$missing"
+  return "$absent"
 }
 check "the doc's Node guard is examples/resource-server/prod-guard.mjs byte for byte; its server.mjs excerpt is in server.mjs" t_node_same
 
