@@ -26,8 +26,10 @@ What counts as a reference (case-insensitive):
                                    (http://token-issuer:8081/...)
   issuer.local (as a host name)    mock-idp's default issuer
   localhost|127.0.0.1|[::1]:8081 followed by /.well-known/jwks.json,
-  /.well-known/openid-configuration, /certs or /api/pkeys
-                                   mock-idp's default JWKS/discovery URLs
+  /.well-known/openid-configuration, /certs or /api/pkeys, or alone as
+  http(s)://localhost:8081 (an issuer value)
+                                   mock-idp's default JWKS/discovery/issuer
+                                   URLs (not http://localhost:8081/health)
 The words "mock" or "idp" on their own, and camel-case identifiers such as
 mockIdp, never match.
 
@@ -85,8 +87,12 @@ done
 NAME_RE='mock[-_]idp'
 SERVICE_RE='(^|[^[:alnum:]_-])token-issuer([^[:alnum:]_-]|$)'
 ISSUER_RE='(^|[^[:alnum:]_.-])issuer\.local([^[:alnum:]_-]|$)'
-LOOPBACK_RE='(localhost|127\.0\.0\.1|\[::1\]):8081/(\.well-known/(jwks\.json|openid-configuration)|certs|api/pkeys)'
-CONTENT_RE="$NAME_RE|$SERVICE_RE|$ISSUER_RE|$LOOPBACK_RE"
+LOOPBACK='(localhost|127\.0\.0\.1|\[::1\]):8081'
+LOOPBACK_RE="$LOOPBACK/(\.well-known/(jwks\.json|openid-configuration)|certs|api/pkeys)"
+# The bare origin, as an issuer value is written (ISSUER=http://localhost:8081),
+# not followed by a path or anything else that continues the URL.
+ORIGIN_RE="https?://$LOOPBACK/?([^[:alnum:]/._~%?#:@-]|\$)"
+CONTENT_RE="$NAME_RE|$SERVICE_RE|$ISSUER_RE|$LOOPBACK_RE|$ORIGIN_RE"
 # Up to 60 characters around the match, so a minified one-line bundle still
 # gives a short, readable excerpt (and a binary file no control bytes).
 EXCERPT_RE="[^[:cntrl:]]{0,60}($CONTENT_RE)[^[:cntrl:]]{0,60}"

@@ -145,6 +145,8 @@ EOF
 NODE_ENV=production
 AUTH_JWKS_URL=https://idp.example.com/keys
 HEALTH_URL=http://localhost:8081/health
+METRICS=http://127.0.0.1:8081/metrics?x=1 ADMIN=http://localhost:80810
+BIND=localhost:8081
 LOCAL_JWKS=http://localhost:8080/.well-known/jwks.json
 EOF
   cat >"$d/NOTES.txt" <<'EOF'
@@ -188,6 +190,9 @@ kinds=(
   "default-issuer|config/auth.json|  \"issuer\": \"https://issuer.local\","
   "loopback-jwks|.env.local|JWKS_URI=http://127.0.0.1:8081/.well-known/jwks.json"
   "loopback-pkeys|settings.ini|keys = http://localhost:8081/api/pkeys"
+  "loopback-issuer|.env.prod|EXPECTED_ISSUER=http://localhost:8081"
+  "loopback-issuer-json|token.json|{\"iss\": \"http://127.0.0.1:8081/\", \"sub\": \"user_1\"}"
+  "compose-default|compose.override.yaml|      ISSUER: \${ISSUER:-http://localhost:8081}"
   "marker-header|captured/response.http|X-Mock-Idp: dev-only"
   "marker-member|captured/discovery.json|{\"issuer\":\"https://auth.example.com\",\"mock_idp\":true}"
   "env-var|Dockerfile|ENV MOCK_IDP_URL=http://idp:8081"
@@ -649,7 +654,7 @@ GOBIN_OUT="$W/go/guard-demo"
 t_go_build() {
   mkdir -p "$W/go/src/demo"
   cp "$F/prodguard.go" "$F/main.go" "$W/go/src/demo/"
-  (cd "$W/go/src/demo" && GO111MODULE=off GOPATH="$W/go" GOFLAGS= \
+  (cd "$W/go/src/demo" && GO111MODULE=off GOPATH="$W/go" GOFLAGS='' \
     GOCACHE="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/prodsafety-gocache" \
     timeout 300 go build -trimpath -o "$GOBIN_OUT" .) || return 1
   go version
@@ -707,7 +712,7 @@ public class GuardDemo {
   }
 }
 JAVA
-  (cd "$s" && timeout 120 javac -Xlint:all -Werror -d "$W/java/classes" $(find . -name '*.java')) || return 1
+  (cd "$s" && find . -name '*.java' -print0 | xargs -0 timeout 120 javac -Xlint:all -Werror -d "$W/java/classes") || return 1
   javac -version 2>&1
 }
 check "Java snippets compile (javac -Xlint:all -Werror; Spring stand-ins)" t_java_build
@@ -731,6 +736,7 @@ check "Spring ApplicationRunner bean (stand-ins): exit 78 naming the jwk-set-uri
 # ================================================================ 4. clients ignore the marker
 log "off-the-shelf clients with the marker"
 t_openid_client() {
+  # shellcheck disable=SC2016 # JavaScript template literals, not shell
   (cd "$REPO_ROOT/tests/e2e/oidc-node" && MOCK="$MOCK" TOKEN="$TOKEN" timeout 60 node --input-type=module -e '
 import * as client from "openid-client";
 import { createRemoteJWKSet, jwtVerify } from "jose";
