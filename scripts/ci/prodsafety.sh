@@ -441,6 +441,22 @@ t_rs_member() {
 }
 check "NODE_ENV=production, JWKS_URL=a discovery document with only the \"mock_idp\" member (no header): exit 78" t_rs_member
 
+# What the guard costs: the one request, timed in a fresh process (the first
+# fetch() of a process includes loading its HTTP client).
+t_rs_cost() {
+  local ms
+  ms=$(cd "$RS_DIR" && JW="$MOCK_JWKS" timeout 20 node --input-type=module -e '
+import { probe } from "./prod-guard.mjs";
+const t0 = performance.now();
+const r = await probe(process.env.JW);
+if (!r.mock) throw new Error("mock-idp not detected: " + JSON.stringify(r));
+console.log((performance.now() - t0).toFixed(1));
+') || return 1
+  echo "$ms ms"
+  SUMMARY+=("startup guard cost: one GET, $ms ms against a local mock-idp (first fetch of a fresh Node process)")
+}
+check "the guard's one startup request against a local mock-idp, timed" t_rs_cost
+
 # rs_start ENV...: the example in the background; sets RS_PID, RS.
 rs_start() {
   local port; port=$(free_port)
