@@ -6,8 +6,11 @@
 //! - [`oauth`]: clients, personas, form posts, PKCE and `/authorize`;
 //! - [`poll`]: the bounded [`poll::eventually`].
 //!
-//! Every use of mock-idp's Rust API beyond `Config` is in this file (the
-//! "crate internals" section), so a change there is adapted in one place.
+//! mock-idp's state, serving and verification API is used only in this file
+//! (the "crate internals" section below), so a change there is adapted in
+//! one place. Elsewhere the tests use only configuration types
+//! (`config::{Config, ClientConfig, PeerDns}`, `claims::Audience`, personas
+//! through [`oauth::personas`]) and `cli::Cli` (to list every option).
 
 pub(crate) mod jwt;
 pub(crate) mod oauth;
