@@ -4,24 +4,19 @@
 //! issuer, and federation of a configured and a dynamic issuer across three
 //! real processes. Tokens are verified with jsonwebtoken against the JWKS
 //! each issuer serves.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-#[path = "common/replica.rs"]
-mod replica;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{spawn_app, test_config, verify_with};
 use jsonwebtoken::jwk::JwkSet;
 use mock_idp::config::{Config, NamedIssuer};
-use replica::{Replica, client, eventually, free_ports, get_json};
 use serde_json::{Value, json};
 
-fn personas(yaml: &str) -> mock_idp::claims::Users {
-    mock_idp::claims::users::parse_users(yaml).unwrap()
-}
+use crate::support::jwt::{kid, verify_with};
+use crate::support::oauth::personas;
+use crate::support::poll::eventually;
+use crate::support::process::{free_ports, mock_idp};
+use crate::support::{Idp, TestApp, spawn_app, test_config};
 
 /// Root with persona alice; issuer `team-a` with its own audience, TTL and
 /// persona carol; issuer `fixed` with a fixed `iss`.
@@ -53,7 +48,7 @@ fn config(dynamic: bool) -> Config {
     }
 }
 
-async fn post_json(app: &common::TestApp, path: &str, body: Value) -> (u16, Value) {
+async fn post_json(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     let res = app
         .client
         .post(app.url(path))
@@ -64,7 +59,7 @@ async fn post_json(app: &common::TestApp, path: &str, body: Value) -> (u16, Valu
     (res.status().as_u16(), res.json().await.unwrap())
 }
 
-async fn token_at(app: &common::TestApp, mount: &str, body: Value) -> String {
+async fn token_at(app: &TestApp, mount: &str, body: Value) -> String {
     let (status, json) = post_json(app, &format!("{mount}/token"), body.clone()).await;
     assert_eq!(status, 200, "{mount}/token {body}: {json}");
     json["access_token"].as_str().unwrap().to_string()
@@ -407,22 +402,19 @@ async fn metrics_carry_the_issuer_label() {
         );
     }
     // A rejected name does not grow the metrics.
-    app.get_text("/token/jwks").await;
+    let res = app.client.get(app.url("/token/jwks")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
     assert!(!app.get_text("/metrics").await.contains("issuer=\"token\""));
 }
 
-#[test]
-fn named_issuer_keys_persist_in_their_own_directory() {
+#[tokio::test]
+async fn named_issuer_keys_persist_in_their_own_directory() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
-    let env = [("PERSIST_KEYS_DIR", keys.display().to_string())];
-    let start = || {
-        let port = free_ports(1)[0];
-        Replica::start("persist", "127.0.0.1", port, &env, dir.path())
-    };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let start = || mock_idp("persist").env("PERSIST_KEYS_DIR", &keys).start();
     let first = start();
-    let (_, kid, _) = runtime.block_on(replica::mint(&client(), &first.url("/tenant"), "u"));
+    let minted = kid(&first.token(json!({"sub": "u"})).await);
+    let named = kid(&mint_at(&first, "/tenant").await);
     drop(first);
     let private = keys.join("tenant").join("private.pem");
     assert!(private.exists(), "{private:?}");
@@ -438,14 +430,37 @@ fn named_issuer_keys_persist_in_their_own_directory() {
         before, root_key,
         "the root and the named issuer have their own keys"
     );
+    assert_ne!(minted, named);
     let second = start();
-    let (_, again, _) = runtime.block_on(replica::mint(&client(), &second.url("/tenant"), "u"));
-    assert_eq!(again, kid, "same key after a restart");
+    assert_eq!(
+        kid(&mint_at(&second, "/tenant").await),
+        named,
+        "same key after a restart"
+    );
+    assert_eq!(kid(&second.token(json!({"sub": "u"})).await), minted);
     assert_eq!(
         std::fs::read(&private).unwrap(),
         before,
         "the file is untouched"
     );
+}
+
+/// Mints `{"sub": "u"}` at `mount` of any running mock-idp.
+async fn mint_at(idp: &impl Idp, mount: &str) -> String {
+    let res: Value = idp
+        .client()
+        .post(idp.url(&format!("{mount}/token")))
+        .json(&json!({"sub": "u"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    res["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{res}"))
+        .to_string()
 }
 
 /// Three replicas: a token minted by any replica for a configured issuer
@@ -461,27 +476,27 @@ async fn federation_covers_configured_and_dynamic_issuers() {
         .iter()
         .map(|p| format!("http://127.0.0.1:{p}"))
         .collect();
-    let replicas: Vec<Replica> = ports
+    let replicas: Vec<_> = ports
         .iter()
         .enumerate()
         .map(|(i, port)| {
-            let env = [
-                ("PEERS", peers.join(",")),
-                ("PEER_REFRESH_SEC", "1".to_string()),
-                ("INSTANCE_ID", format!("r{i}")),
-                ("CONFIG_FILE", config_file.display().to_string()),
-            ];
-            Replica::start(&format!("r{i}"), "127.0.0.1", *port, &env, dir.path())
+            mock_idp(&format!("r{i}"))
+                .env("PORT", port.to_string())
+                .env("PEERS", peers.join(","))
+                .env("PEER_REFRESH_SEC", "1")
+                .env("INSTANCE_ID", format!("r{i}"))
+                .env("CONFIG_FILE", &config_file)
+                .start()
         })
         .collect();
-    let http = client();
     for (issuer, minter) in [("shared", 0usize), ("dyn-1", 1), ("", 2)] {
         let mount = if issuer.is_empty() {
             String::new()
         } else {
             format!("/{issuer}")
         };
-        let (token, kid, _) = replica::mint(&http, &replicas[minter].url(&mount), "u").await;
+        let token = mint_at(&replicas[minter], &mount).await;
+        let kid = kid(&token);
         let jwks_path = if issuer.is_empty() {
             "/.well-known/jwks.json".to_string()
         } else {
@@ -492,12 +507,10 @@ async fn federation_covers_configured_and_dynamic_issuers() {
                 &format!("replica r{i} serving {issuer:?}'s key {kid}"),
                 Duration::from_secs(10),
                 || {
-                    let url = r.url(&jwks_path);
-                    let http = http.clone();
                     let kid = kid.clone();
+                    let path = jwks_path.clone();
                     async move {
-                        let set: JwkSet =
-                            serde_json::from_value(get_json(&http, &url).await).ok()?;
+                        let set: JwkSet = r.get_as(&path).await;
                         set.find(&kid).is_some().then_some(set)
                     }
                 },
@@ -514,8 +527,7 @@ async fn federation_covers_configured_and_dynamic_issuers() {
             if other == jwks_path {
                 continue;
             }
-            let set: JwkSet =
-                serde_json::from_value(get_json(&http, &replicas[0].url(other)).await).unwrap();
+            let set: JwkSet = replicas[0].get_as(other).await;
             assert!(set.find(&kid).is_none(), "{kid} leaked into {other}");
         }
     }

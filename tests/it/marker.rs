@@ -2,18 +2,19 @@
 //! redirects, the login page, 404/405/413) carries `X-Mock-Idp: dev-only`,
 //! and every discovery document has `"mock_idp": true`, for the root and a
 //! named issuer.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{spawn_app, test_config};
 use reqwest::Method;
+
+use crate::support::{Idp, spawn_app, test_config};
+
+/// A request: method, path, and an optional (content type, body).
+type Case = (Method, String, Option<(&'static str, String)>);
 
 #[tokio::test]
 async fn every_response_says_it_is_a_mock() {
     let app = spawn_app(test_config()).await;
     let big = "x".repeat(200 * 1024);
-    let cases: Vec<(Method, String, Option<(&str, String)>)> = ["", "/named"]
+    let cases: Vec<Case> = ["", "/named"]
         .iter()
         .flat_map(|mount| {
             let m = |p: &str| format!("{mount}{p}");

@@ -1,13 +1,11 @@
 //! Discovery contents, `/userinfo`, `/introspect` (RFC 7662) and `/revoke`
 //! (RFC 7009), with their error paths.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
-mod oauth_support;
 
-use common::{spawn_app, test_config};
 use mock_idp::config::Config;
-use oauth_support::*;
 use serde_json::{Value, json};
+
+use crate::support::oauth::*;
+use crate::support::{Idp, TestApp, spawn_app, test_config};
 
 #[tokio::test]
 async fn discovery_lists_exactly_what_is_implemented() {
@@ -93,7 +91,7 @@ async fn discovery_lists_exactly_what_is_implemented() {
     }
 }
 
-async fn password_tokens(app: &common::TestApp) -> (String, String) {
+async fn password_tokens(app: &TestApp) -> (String, String) {
     let r = token(
         app,
         Some(&basic("cli", "cli-secret")),
