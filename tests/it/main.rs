@@ -14,6 +14,7 @@
 //! - `issuers`: many issuers: configured, dynamic, isolation, persistence,
 //!   federation of named issuers across three real replicas.
 //! - `marker`: `X-Mock-Idp` on every response, `mock_idp` in discovery.
+//! - `toolkit`: algorithms, token variants, `typ`, the key rotation drill.
 //!
 //! Run one area with `cargo nextest run --test it oauth_code::` (or
 //! `cargo test --test it oauth_code::`).
@@ -33,3 +34,4 @@ mod oauth_endpoints;
 mod oauth_federation;
 mod oauth_grants;
 mod token;
+mod toolkit;
