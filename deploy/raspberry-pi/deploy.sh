@@ -93,6 +93,11 @@ PUBLISH="${MOCK_IDP_PUBLISH-127.0.0.1:8081:8081}"
 read -r -a DOCKER_ARGS <<<"${MOCK_IDP_DOCKER_ARGS:-}"
 LOCAL_DOCKER="${LOCAL_DOCKER:-docker}"
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-60}"
+for n in SSH_PORT HEALTH_TIMEOUT; do
+  case "${!n}" in
+    "" | *[!0-9]*) echo "deploy.sh: $n must be a whole number, not '${!n}'" >&2; exit 2 ;;
+  esac
+done
 R_SUDO="${REMOTE_SUDO-sudo}"
 R_SYSTEMCTL="${REMOTE_SYSTEMCTL:-systemctl}"
 R_DOCKER="${REMOTE_DOCKER:-docker}"
@@ -127,7 +132,8 @@ run() {
 SSH=(ssh -p "$SSH_PORT" "${SSH_EXTRA[@]}" -o ConnectTimeout=10 "$DEST")
 SCP=(scp -q -P "$SSH_PORT" "${SSH_EXTRA[@]}" -o ConnectTimeout=10)
 # remote SHELL-COMMAND: run it on HOST through ssh.
-remote() { run "${SSH[@]}" "$1"; }
+# (stdin: /dev/null, so a caller's `while read host` list is not eaten)
+remote() { run "${SSH[@]}" "$1" </dev/null; }
 
 note() { printf 'deploy.sh: %s\n' "$*" >&2; }
 fail() { printf 'deploy.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -144,12 +150,17 @@ else
   BIN="$(bash "$REPO_ROOT/scripts/build-arm64.sh" | tail -n 1)"
   [ -x "$BIN" ] || fail "scripts/build-arm64.sh did not produce a binary"
 fi
-if [ "$DRY_RUN" = 0 ] && command -v file >/dev/null; then
-  case "$(file -L "$BIN")" in
-    *"ARM aarch64"*) ;;
-    *) note "note: $BIN is not an aarch64 binary; fine only if $HOST is not ARM: $(file -bL "$BIN" | cut -d, -f1-2)" ;;
+# bin_arch FILE: FILE's CPU as `uname -m` names it (aarch64, x86_64), or
+# nothing when `file` is missing or the CPU is another one.
+bin_arch() {
+  command -v file >/dev/null || return 0
+  case "$(file -bL "$1")" in
+    *"ARM aarch64"*) echo aarch64 ;;
+    *x86-64*) echo x86_64 ;;
   esac
-fi
+}
+B_ARCH=""
+[ "$DRY_RUN" = 1 ] || B_ARCH="$(bin_arch "$BIN")"
 
 # wait_healthy SHELL-COMMAND: run it on HOST until it exits 0 (bounded).
 wait_healthy() {
@@ -161,7 +172,7 @@ wait_healthy() {
   printf '+ %s   # until it exits 0, at most %s s\n' "$(q "${SSH[@]}" "$cmd")" "$HEALTH_TIMEOUT" >&2
   while :; do
     tries=$((tries + 1))
-    if "${SSH[@]}" "$cmd" >/dev/null 2>&1; then
+    if "${SSH[@]}" "$cmd" </dev/null >/dev/null 2>&1; then
       note "healthy on $HOST after $tries check(s)"
       return 0
     fi
@@ -174,6 +185,17 @@ wait_healthy() {
 if [ "$DOCKER" = 0 ]; then
   # ------------------------------------------------------------ systemd
   [ -f "$UNIT_FILE" ] || fail "$UNIT_FILE is missing"
+  # The binary must suit the host's CPU (a static aarch64 binary also runs on
+  # a 64-bit kernel with a 32-bit userland: uname -m says aarch64 there too).
+  if [ "$DRY_RUN" = 1 ]; then
+    printf "%s   # must match the binary's CPU\n" "$(q "${SSH[@]}" "uname -m")"
+  else
+    printf '+ %s\n' "$(q "${SSH[@]}" "uname -m")" >&2
+    R_ARCH="$("${SSH[@]}" "uname -m" </dev/null)" || fail "cannot run a command on $DEST over ssh (port $SSH_PORT)"
+    if [ -n "$B_ARCH" ] && [ "$R_ARCH" != "$B_ARCH" ]; then
+      fail "$HOST runs on $R_ARCH, but $BIN is an $B_ARCH binary (64-bit ARM needs a 64-bit kernel; MOCK_IDP_BIN picks another binary)"
+    fi
+  fi
   remote "$(q mkdir -p "$R_STAGING")"
   run "${SCP[@]}" "$BIN" "$UNIT_FILE" "$DEST:$R_STAGING/"
   [ -z "$ENV_FILE" ] || run "${SCP[@]}" "$ENV_FILE" "$DEST:$R_STAGING/mock-idp.env"
@@ -192,6 +214,10 @@ if [ "$DOCKER" = 0 ]; then
   [ "$DRY_RUN" = 1 ] || note "done: mock-idp runs as the systemd service mock-idp on $HOST (logs: journalctl -u mock-idp)"
 else
   # ------------------------------------------------------------ docker
+  case "$PLATFORM:$B_ARCH" in
+    *:"" | linux/arm64*:aarch64 | linux/amd64:x86_64) ;;
+    *) fail "$BIN is an $B_ARCH binary, not one for the image platform $PLATFORM (MOCK_IDP_PLATFORM)" ;;
+  esac
   # The binary must be inside the build context, on a path .dockerignore lets through.
   rel=""
   if [ -e "$BIN" ] || [ "$DRY_RUN" = 1 ]; then

@@ -358,11 +358,16 @@ for c in docker /usr/bin/docker; do
   fi
 done
 [ -n "$DOCKER_CLI" ] || fail "no docker client with BuildKit (buildx plugin or docker.io 20.10)"
-[ "$ARM_BIN" -ef "$REPO_ROOT/target/aarch64-unknown-linux-musl/release/mock-idp" ] ||
-  fail "CARGO_TARGET_DIR is outside the repository: the image was built from another binary"
+# The binary must be in the build context on a path .dockerignore lets through.
+CONTEXT_BIN=target/aarch64-unknown-linux-musl/release/mock-idp
+if ! [ "$ARM_BIN" -ef "$REPO_ROOT/$CONTEXT_BIN" ]; then # CARGO_TARGET_DIR elsewhere
+  CONTEXT_BIN=target/container/mock-idp
+  mkdir -p "$REPO_ROOT/target/container"
+  cp "$ARM_BIN" "$REPO_ROOT/$CONTEXT_BIN"
+fi
 t0=$SECONDS
 env DOCKER_BUILDKIT=1 timeout 300 "$DOCKER_CLI" build --platform linux/arm64 -f "$REPO_ROOT/Dockerfile.dev" \
-  --target host-binary --build-arg MOCK_IDP_BINARY=target/aarch64-unknown-linux-musl/release/mock-idp \
+  --target host-binary --build-arg "MOCK_IDP_BINARY=$CONTEXT_BIN" \
   -t mock-idp:arm64 "$REPO_ROOT" >"$WORK/build.log" 2>&1 ||
   { tail -n 20 "$WORK/build.log" >&2; fail "docker build --platform linux/arm64 failed"; }
 meta="$(docker image inspect -f '{{.Os}}/{{.Architecture}} {{.Config.User}} {{json .Config.Entrypoint}}' mock-idp:arm64)"
@@ -389,7 +394,11 @@ for args in "--bogus pi" "pi1 pi2" "--env-file"; do
   set -e
   [ "$rc" = 2 ] || fail "deploy.sh --dry-run $args exited $rc, want 2"
 done
-pass "deploy.sh: no HOST -> usage on stderr, exit 2 (also an unknown option, two hosts, --env-file without a file)"
+set +e
+HEALTH_TIMEOUT=1m bash "$DEPLOY" --dry-run pi >/dev/null 2>&1; rc=$?
+set -e
+[ "$rc" = 2 ] || fail "HEALTH_TIMEOUT=1m exited $rc, want 2"
+pass "deploy.sh: no HOST -> usage on stderr, exit 2 (also an unknown option, two hosts, --env-file without a file, HEALTH_TIMEOUT=1m)"
 
 # Dry runs on a checkout where nothing is built: they must print, not build.
 EMPTY_TARGET="$WORK/empty-target"
@@ -407,6 +416,7 @@ expect_line() { # expect_line FILE REGEX WHAT
 }
 A64="$EMPTY_TARGET/aarch64-unknown-linux-musl/release/mock-idp"
 expect_line "$WORK/dry" "^bash [^ ]*/scripts/build-arm64\.sh$" "the build command"
+expect_line "$WORK/dry" "^ssh .*-p 2222 .*alice@pi4\.example 'uname -m'" "the CPU check"
 expect_line "$WORK/dry" "^scp .*-P 2222 .*$A64 [^ ]*/deploy/systemd/mock-idp\.service alice@pi4\.example:" "scp of the binary and the unit"
 expect_line "$WORK/dry" "^scp .*$WORK/pi\.env alice@pi4\.example:.*mock-idp\.env$" "scp of the env file"
 expect_line "$WORK/dry" "^ssh .*-p 2222 .*alice@pi4\.example '.*sudo install -D -m 0755 [^ ]*/mock-idp /usr/local/bin/mock-idp" "the binary install with sudo"
@@ -414,7 +424,7 @@ expect_line "$WORK/dry" "sudo install -D -m 0644 [^ ]*mock-idp\.service /etc/sys
 expect_line "$WORK/dry" "sudo install -D -m 0644 [^ ]*mock-idp\.env /etc/default/mock-idp" "the env file install"
 expect_line "$WORK/dry" "alice@pi4\.example 'sudo systemctl daemon-reload && sudo systemctl enable mock-idp\.service && sudo systemctl restart mock-idp\.service'" "systemctl daemon-reload/enable/restart"
 expect_line "$WORK/dry" "alice@pi4\.example '.*/usr/local/bin/mock-idp healthcheck'.*at most 60 s" "the bounded health check"
-pass "deploy.sh --dry-run: build, scp, sudo install, systemctl, healthcheck for alice@pi4.example:2222; nothing built"
+pass "deploy.sh --dry-run: build, CPU check, scp, sudo install, systemctl, healthcheck for alice@pi4.example:2222; nothing built"
 
 env -u MOCK_IDP_BIN CARGO_TARGET_DIR="$EMPTY_TARGET" bash "$DEPLOY" --dry-run --docker raspberrypi.local >"$WORK/dry" 2>"$WORK/dry.err" ||
   { cat "$WORK/dry.err" >&2; fail "deploy.sh --dry-run --docker exited non-zero"; }
@@ -533,6 +543,15 @@ TOKEN="$(mint "$SVC_BASE" '{"user":"alice"}')"
 kid1="$(verify_token "$SVC_BASE" "$TOKEN" user_alice http://pi.test)" || fail "the deployed service's token does not verify"
 [ -f "$RROOT/var/lib/mock-idp/private.pem" ] || fail "no key in the unit's state directory (PERSIST_KEYS_DIR=%S/mock-idp)"
 pass "the deployed service (PORT/ISSUER/USERS_FILE from the env file) mints alice's token; PyJWT verifies it; key in %S/mock-idp"
+
+set +e
+MOCK_IDP_BIN="$ARM_BIN" bash "$DEPLOY" 127.0.0.1 >/dev/null 2>"$WORK/deploy.err"; rc=$?
+set -e
+[ "$rc" = 1 ] || fail "deploying the aarch64 binary to this x86-64 host exited $rc, want 1"
+grep -q "127.0.0.1 runs on x86_64, but .* is an aarch64 binary" "$WORK/deploy.err" ||
+  fail "no CPU mismatch message: $(tail -n 2 "$WORK/deploy.err")"
+cmp -s "$X86_BIN" "$RROOT/usr/local/bin/mock-idp" || fail "the refused deploy still replaced the installed binary"
+pass "the aarch64 binary to an x86_64 host: refused before copying (uname -m over ssh), exit 1"
 
 pid1="$(cat "$STATE/mock-idp.pid")"
 : >"$STATE/systemctl.log"
