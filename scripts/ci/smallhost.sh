@@ -37,7 +37,8 @@
 #   MOCK_IDP_STATIC_BIN  static x86-64 binary for step 7 (default:
 #                        target/x86_64-unknown-linux-musl/release/mock-idp)
 #   ARM64_FAST=1         build the arm64 binary without LTO and with 16 codegen
-#                        units (CI speed-up; the shipped profile is unchanged)
+#                        units (measured no faster on 2 cores, ~10% more CPU:
+#                        docs/small-hosts.md; off, so CI tests the shipped profile)
 
 # shellcheck source=scripts/ci/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
