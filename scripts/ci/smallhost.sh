@@ -13,7 +13,11 @@
 #      byte for byte the arm64 binary
 #   4. deploy/systemd/mock-idp.service: `systemd-analyze verify` silent in a
 #      temporary root holding the binary (and a broken copy is not silent),
-#      `systemd-analyze security --offline` exposure <= 2.0, key settings
+#      `systemd-analyze security --offline` exposure <= 2.0, key settings;
+#      then under a real systemd 252 booted by systemd-nspawn (this host's /usr,
+#      tmpfs root, private network): enable --now, dynamic user, env file,
+#      token verified against the served JWKS, key 0600 in the state
+#      directory, a crash restarted with the same key, exit 78 not restarted
 #   5. deploy/raspberry-pi/deploy.sh: usage errors exit 2; --dry-run with and
 #      without --docker prints the build, scp/ssh, install, systemctl and
 #      health-check commands with host and user, and builds nothing
