@@ -38,6 +38,10 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # ---------------------------------------------------------------- tools
+case "$(uname -m)" in
+  x86_64) ;;
+  *) die "this script cross-compiles on an x86-64 host; on $(uname -m) build natively (docs/small-hosts.md)" ;;
+esac
 command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
 if ! rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
   [ "${SKIP_INSTALL:-0}" != 1 ] || die "the Rust target $TARGET is missing: rustup target add $TARGET"
