@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::claims::{Audience, Users, users};
 use crate::cli::{LogFormat, Opts};
 use crate::clients::{self, ClientConfig, Clients};
+use crate::profiles::Profile;
 
 pub use crate::issuer::spent::DEFAULT_CAPACITY as DEFAULT_REPLAY_CAPACITY;
 
@@ -92,6 +93,16 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Connections served at once (`MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// The root issuer's profile (`PROFILE`).
+    pub profile: Profile,
+    /// Default `azp` of Clerk session tokens (`AUTHORIZED_PARTY`).
+    pub authorized_party: Option<String>,
+    /// Auth0 profile: namespace of the `roles`/`groups` claims (`CLAIMS_NAMESPACE`).
+    pub claims_namespace: Option<String>,
+    /// Entra profile: the root issuer's tenant id (`TENANT_ID`).
+    pub tenant_id: Option<String>,
+    /// Cognito profile: the root issuer's AWS region (`COGNITO_REGION`).
+    pub cognito_region: Option<String>,
 }
 
 /// A named issuer from the config file, resolved: every setting it gives
@@ -110,6 +121,16 @@ pub struct NamedIssuer {
     pub users: Option<Users>,
     /// Registered clients (default: the root's).
     pub clients: Option<Clients>,
+    /// Profile (default: the root's).
+    pub profile: Option<Profile>,
+    /// Clerk `azp` default (default: the root's).
+    pub authorized_party: Option<String>,
+    /// Auth0 claims namespace (default: the root's, else `https://mock-idp.local/`).
+    pub claims_namespace: Option<String>,
+    /// Entra tenant id (default: the name when it is a GUID, else a UUID v5 of it; never the root's).
+    pub tenant_id: Option<String>,
+    /// Cognito region (default: the name's `<region>_` prefix, else `us-east-1`; never the root's).
+    pub cognito_region: Option<String>,
 }
 
 /// An issuer under `issuers:` in the config file; every key optional.
@@ -130,6 +151,18 @@ pub struct IssuerFile {
     pub users: Option<Users>,
     /// Registered clients.
     pub clients: Option<Vec<ClientConfig>>,
+    /// Claim shape, paths and discovery: `clerk`, `plain`, `auth0`,
+    /// `keycloak` (mounted at `/realms/{name}`), `entra`, `google`,
+    /// `cognito`, `jwt-auth-service`.
+    pub profile: Option<Profile>,
+    /// Default `azp` of Clerk session tokens.
+    pub authorized_party: Option<String>,
+    /// Auth0: prefix of the namespaced `roles`/`groups` claims.
+    pub claims_namespace: Option<String>,
+    /// Entra: the tenant id in `iss` and `tid`.
+    pub tenant_id: Option<String>,
+    /// Cognito: the AWS region in `iss`.
+    pub cognito_region: Option<String>,
 }
 
 impl Default for Config {
@@ -165,6 +198,11 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SEC),
             shutdown_grace: Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SEC),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            profile: Profile::default(),
+            authorized_party: None,
+            claims_namespace: None,
+            tenant_id: None,
+            cognito_region: None,
         }
     }
 }
@@ -327,6 +365,16 @@ pub struct FileConfig {
     pub shutdown_grace_sec: Option<u64>,
     /// See [`Config::max_connections`].
     pub max_connections: Option<usize>,
+    /// See [`Config::profile`].
+    pub profile: Option<Profile>,
+    /// See [`Config::authorized_party`].
+    pub authorized_party: Option<String>,
+    /// See [`Config::claims_namespace`].
+    pub claims_namespace: Option<String>,
+    /// See [`Config::tenant_id`].
+    pub tenant_id: Option<String>,
+    /// See [`Config::cognito_region`].
+    pub cognito_region: Option<String>,
     /// Where the file is (relative paths in it are resolved against its directory).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -571,6 +619,22 @@ impl Config {
             return err("--max-connections / MAX_CONNECTIONS: must be at least 1");
         }
 
+        let authorized_party = non_empty(
+            opts.authorized_party
+                .clone()
+                .or(file.authorized_party.clone()),
+        );
+        let claims_namespace = non_empty(
+            opts.claims_namespace
+                .clone()
+                .or(file.claims_namespace.clone()),
+        );
+        let tenant_id = non_empty(opts.tenant_id.clone().or(file.tenant_id.clone()));
+        let cognito_region = non_empty(opts.cognito_region.clone().or(file.cognito_region.clone()));
+        if let Some(region) = &cognito_region {
+            check_region(region, "--cognito-region / COGNITO_REGION")?;
+        }
+
         Ok(Config {
             host: opts
                 .host
@@ -610,7 +674,26 @@ impl Config {
             idle_timeout,
             shutdown_grace,
             max_connections,
+            profile: opts.profile.or(file.profile).unwrap_or_default(),
+            authorized_party,
+            claims_namespace,
+            tenant_id,
+            cognito_region,
         })
+    }
+}
+
+/// A Cognito region is `[a-z0-9-]` (it goes into `iss`).
+fn check_region(region: &str, name: &str) -> Result<(), ConfigError> {
+    if region
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        Ok(())
+    } else {
+        err(format!(
+            "{name}: {region:?} is not an AWS region name (e.g. us-east-1)"
+        ))
     }
 }
 
@@ -643,6 +726,9 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
             ),
             None => None,
         };
+        if let Some(region) = &spec.cognito_region {
+            check_region(region, &format!("{place}.cognito_region"))?;
+        }
         out.insert(
             name.clone(),
             NamedIssuer {
@@ -652,6 +738,11 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
                 kid: non_empty(spec.kid.clone()),
                 users,
                 clients,
+                profile: spec.profile,
+                authorized_party: non_empty(spec.authorized_party.clone()),
+                claims_namespace: non_empty(spec.claims_namespace.clone()),
+                tenant_id: non_empty(spec.tenant_id.clone()),
+                cognito_region: non_empty(spec.cognito_region.clone()),
             },
         );
     }

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::{Form, OAuthError};
 use crate::clients::{ClientConfig, Clients, GrantType};
+use crate::profiles::ClientRef;
 
 /// Client credentials from an `Authorization: Basic` header, decoded.
 #[derive(Clone, PartialEq, Eq)]
@@ -73,6 +74,20 @@ pub struct Client {
     pub id: String,
     /// The registration, when clients are registered.
     pub registration: Option<Arc<ClientConfig>>,
+}
+
+impl Client {
+    /// The client as a profile sees it.
+    pub fn profile_ref(&self) -> ClientRef<'_> {
+        ClientRef {
+            id: &self.id,
+            // Open mode cannot tell; a registered client has a secret or not.
+            confidential: self
+                .registration
+                .as_ref()
+                .is_none_or(|r| r.client_secret.is_some()),
+        }
+    }
 }
 
 /// Authenticates the client by Basic credentials or form fields against
