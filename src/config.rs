@@ -11,6 +11,8 @@ use serde::Deserialize;
 use crate::claims::{Audience, Users, users};
 use crate::cli::{LogFormat, Opts};
 use crate::clients::{self, ClientConfig, Clients};
+use crate::issuer::Secret;
+use crate::keys::Alg;
 use crate::profiles::Profile;
 
 pub use crate::issuer::spent::DEFAULT_CAPACITY as DEFAULT_REPLAY_CAPACITY;
@@ -103,6 +105,10 @@ pub struct Config {
     pub tenant_id: Option<String>,
     /// Cognito profile: the root issuer's AWS region (`COGNITO_REGION`).
     pub cognito_region: Option<String>,
+    /// The root issuer's default algorithm (`ALG`).
+    pub alg: Alg,
+    /// The root issuer's HS256 secret (`HS256_SECRET`).
+    pub hs256_secret: Option<Secret>,
 }
 
 /// A named issuer from the config file, resolved: every setting it gives
@@ -131,6 +137,10 @@ pub struct NamedIssuer {
     pub tenant_id: Option<String>,
     /// Cognito region (default: the name's `<region>_` prefix, else `us-east-1`; never the root's).
     pub cognito_region: Option<String>,
+    /// Default signing algorithm (default: the root's).
+    pub alg: Option<Alg>,
+    /// HS256 secret (never inherited).
+    pub hs256_secret: Option<Secret>,
 }
 
 /// An issuer under `issuers:` in the config file; every key optional.
@@ -163,6 +173,10 @@ pub struct IssuerFile {
     pub tenant_id: Option<String>,
     /// Cognito: the AWS region in `iss`.
     pub cognito_region: Option<String>,
+    /// Default signing algorithm.
+    pub alg: Option<Alg>,
+    /// HS256 secret.
+    pub hs256_secret: Option<Secret>,
 }
 
 impl Default for Config {
@@ -203,6 +217,8 @@ impl Default for Config {
             claims_namespace: None,
             tenant_id: None,
             cognito_region: None,
+            alg: Alg::RS256,
+            hs256_secret: None,
         }
     }
 }
@@ -375,6 +391,10 @@ pub struct FileConfig {
     pub tenant_id: Option<String>,
     /// See [`Config::cognito_region`].
     pub cognito_region: Option<String>,
+    /// See [`Config::alg`].
+    pub alg: Option<Alg>,
+    /// See [`Config::hs256_secret`].
+    pub hs256_secret: Option<Secret>,
     /// Where the file is (relative paths in it are resolved against its directory).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -618,6 +638,20 @@ impl Config {
         if max_connections == 0 {
             return err("--max-connections / MAX_CONNECTIONS: must be at least 1");
         }
+        let alg = match &opts.alg {
+            Some(a) => a
+                .parse()
+                .map_err(|e| ConfigError(format!("--alg / ALG: {e}")))?,
+            None => file.alg.unwrap_or(Alg::RS256),
+        };
+        let hs256_secret = opts
+            .hs256_secret
+            .clone()
+            .or(file.hs256_secret.clone())
+            .filter(|s| !s.0.is_empty());
+        if alg == Alg::HS256 && hs256_secret.is_none() {
+            return err("--alg / ALG: HS256 needs a secret; set --hs256-secret / HS256_SECRET");
+        }
 
         let authorized_party = non_empty(
             opts.authorized_party
@@ -679,6 +713,8 @@ impl Config {
             claims_namespace,
             tenant_id,
             cognito_region,
+            alg,
+            hs256_secret,
         })
     }
 }
@@ -729,9 +765,15 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
         if let Some(region) = &spec.cognito_region {
             check_region(region, &format!("{place}.cognito_region"))?;
         }
+        let hs256_secret = spec.hs256_secret.clone().filter(|s| !s.0.is_empty());
+        if spec.alg == Some(Alg::HS256) && hs256_secret.is_none() {
+            return err(format!("{place}.alg: HS256 needs {place}.hs256_secret"));
+        }
         out.insert(
             name.clone(),
             NamedIssuer {
+                alg: spec.alg,
+                hs256_secret,
                 issuer: spec.issuer.clone(),
                 audience: spec.audience.clone(),
                 token_ttl: spec.token_ttl,

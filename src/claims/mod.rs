@@ -10,6 +10,7 @@
 //! everything; a `null` value removes the claim, for deliberately broken tokens).
 
 pub mod users;
+pub mod variant;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use users::{Persona, Users};
+pub use variant::Variant;
 
 pub use crate::profiles::Profile;
 use crate::profiles::{ClientRef, ProfileSettings, Subject, TokenInput, TokenKind};
@@ -119,6 +121,14 @@ pub struct MintRequest {
     pub client_roles: Option<BTreeMap<String, Vec<String>>>,
     /// Claims merged last; `null` removes a claim.
     pub claims: Option<Map<String, Value>>,
+    /// A deliberately broken token (`GET /token/variants`).
+    pub variant: Option<Variant>,
+    /// Signing algorithm (default: the issuer's `alg`).
+    pub alg: Option<crate::keys::Alg>,
+    /// JOSE `typ` (default `JWT`); `at+jwt` also adds the RFC 9068 claims.
+    pub typ: Option<String>,
+    /// `client_id` claim of an `at+jwt` token (default: `azp`, else `sub`).
+    pub client_id: Option<String>,
 }
 
 /// Server-side defaults a token is built with. Start from

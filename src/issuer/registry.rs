@@ -168,6 +168,7 @@ impl Template {
                 tenant_id: None,
                 region: None,
             },
+            hs256_secret: None,
             ..self.settings.clone()
         }
     }
@@ -230,6 +231,8 @@ impl Registry {
                 tenant_id: config.tenant_id.clone(),
                 region: config.cognito_region.clone(),
             },
+            alg: config.alg,
+            hs256_secret: config.hs256_secret.clone(),
         };
         let template = Template {
             settings: root_settings.clone(),
@@ -261,6 +264,10 @@ impl Registry {
                 }
                 settings.profile_options.tenant_id = own.tenant_id.clone();
                 settings.profile_options.region = own.cognito_region.clone();
+                if let Some(alg) = own.alg {
+                    settings.alg = alg;
+                }
+                settings.hs256_secret = own.hs256_secret.clone();
                 Issuer::new(
                     settings,
                     own.users.clone().unwrap_or_else(|| template.users.clone()),

@@ -6,18 +6,18 @@
 //! jsonwebtoken against the JWKS the issuer serves at its profile's path,
 //! `iss` and `aud` included. The providers' own SDKs check the rest
 //! (`scripts/ci/profiles.sh`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{TestApp, spawn_app, verify_with};
 use der::{Decode, Encode, Reader};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use mock_idp::cli::Opts;
 use mock_idp::config::{Config, FileConfig};
 use serde_json::{Map, Value, json};
+
+use crate::support::jwt::verify_with;
+use crate::support::{Idp, TestApp, spawn_app};
 
 const CONFIG: &str = r#"
 authorized_party: http://localhost:3000
@@ -648,7 +648,7 @@ async fn cognito_pool_paths() {
 #[tokio::test]
 async fn clerk_azp_and_m2m_on_the_root() {
     let app = app().await;
-    let jwks = app.jwks("/.well-known/jwks.json").await;
+    let jwks: JwkSet = app.get_as("/.well-known/jwks.json").await;
     let azp = |t: &Value| {
         let (_, c) = verify_with(&jwks, t["access_token"].as_str().unwrap(), None).unwrap();
         c["azp"].as_str().map(str::to_string)
