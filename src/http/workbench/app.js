@@ -86,7 +86,8 @@
   };
   const relative = (unix) => {
     const delta = unix - now();
-    return delta >= 0 ? `in ${duration(delta)}` : `${duration(delta)} ago`;
+    if (delta === 0) return 'now';
+    return delta > 0 ? `in ${duration(delta)}` : `${duration(delta)} ago`;
   };
   const shellQuote = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 
