@@ -55,6 +55,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::userinfo::router())
         .merge(routes::introspect::router())
         .merge(routes::server::router())
+        .merge(routes::admin_keys::router())
         .merge(routes::workbench::router())
         .merge(routes::admin_users::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), track_latency))

@@ -3,16 +3,15 @@
 //! inline script and no external reference, the embedded assets, escaping,
 //! the feature flags checked against the router, the read-only persona
 //! listing, and the built-in `workbench` client over HTTP.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
-mod oauth_support;
 
-use common::{TestApp, spawn_app, test_config, verify_with};
-use mock_idp::claims::users::parse_users;
+use jsonwebtoken::jwk::JwkSet;
 use mock_idp::config::Config;
 use mock_idp::http::routes::workbench::{self, features};
-use oauth_support::*;
 use serde_json::{Value, json};
+
+use crate::support::jwt::verify_with;
+use crate::support::oauth::*;
+use crate::support::{Idp, TestApp, spawn_app, test_config};
 
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,\
                               image/webp,*/*;q=0.8";
@@ -152,7 +151,7 @@ async fn the_json_index_lists_every_issuer_with_its_endpoint_urls() {
     assert_eq!(one, list[1]);
     // The listed JWKS serves the key that signs this issuer's tokens.
     let token = mint(&app, "/tenant-a/token", json!({"sub": "s"})).await;
-    let jwks = app.jwks(one["jwks_uri"].as_str().unwrap()).await;
+    let jwks: JwkSet = app.get_as(one["jwks_uri"].as_str().unwrap()).await;
     let (_, claims) = verify_with(&jwks, &token, None).unwrap();
     assert_eq!(claims["iss"], app.url("/tenant-a"));
 }
@@ -289,10 +288,9 @@ async fn the_page_renders_issuers_endpoints_and_personas_without_javascript() {
 #[tokio::test]
 async fn hostile_persona_names_and_claims_are_escaped() {
     let evil = "\"><script>alert(1)</script>";
-    let users = parse_users(&format!(
+    let users = personas(&format!(
         "'{evil}': {{claims: {{name: \"</script><img src=x onerror=alert(2)>\", email: \"a&b@x\"}}}}\n"
-    ))
-    .unwrap();
+    ));
     let app = spawn_app(Config {
         users,
         ..test_config()
@@ -498,7 +496,7 @@ async fn the_builtin_workbench_client_returns_only_to_the_page() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let jwks = app.jwks("/.well-known/jwks.json").await;
+    let jwks = app.jwks().await;
     let (_, claims) = verify_with(&jwks, &r.str("access_token"), None).unwrap();
     assert_eq!(
         (claims["sub"].as_str(), claims["azp"].as_str()),
