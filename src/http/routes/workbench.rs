@@ -34,8 +34,6 @@ pub const ASSETS: &str = "/_workbench";
 pub const ADMIN_USERS: &str = "/_admin/users";
 /// Request ledger the page shows when it answers.
 pub const ADMIN_REQUESTS: &str = "/_admin/requests";
-/// Token variants the mint form offers when it answers.
-pub const TOKEN_VARIANTS: &str = "/token/variants";
 
 /// Features of this build the page uses when they exist. The page never
 /// requests an endpoint that is not there (a 404 is a console error in the
@@ -47,11 +45,12 @@ pub mod features {
     /// `GET <mount>/_admin/requests` (the request ledger, "Test controls").
     pub const LEDGER: bool = false;
     /// `GET <mount>/token/variants` (mint field `variant`).
-    pub const VARIANTS: bool = false;
-    /// Mint field `alg` ("Token variants and algorithms").
-    pub const ALG: bool = false;
-    /// Mint field `typ` ("Token variants and algorithms").
-    pub const TYP: bool = false;
+    pub const VARIANTS: bool = true;
+    /// Mint field `alg` (its choices from discovery's
+    /// `id_token_signing_alg_values_supported`).
+    pub const ALG: bool = true;
+    /// Mint field `typ`.
+    pub const TYP: bool = true;
 }
 
 /// The page's Content-Security-Policy: scripts and styles only from this
@@ -374,7 +373,8 @@ pub fn render_page(state: &SharedState, issuer: &Issuer, base: &str) -> String {
             "userinfo": format!("{mount}{}", paths::USERINFO),
             "users": format!("{mount}{ADMIN_USERS}"),
             "requests": format!("{mount}{ADMIN_REQUESTS}"),
-            "variants": format!("{mount}{TOKEN_VARIANTS}"),
+            "variants": format!("{mount}{}", paths::TOKEN_VARIANTS),
+            "discovery": format!("{mount}{}", paths::DISCOVERY),
             "health": paths::server::HEALTH,
             "cluster": paths::server::CLUSTER,
         },

@@ -190,6 +190,13 @@
 
   if (!features.alg) $('alg-field').hidden = true;
   if (!features.typ) $('typ-field').hidden = true;
+  /** The alg choices: the issuer's algorithms as its discovery document lists them. */
+  async function loadAlgs() {
+    if (!features.alg) return;
+    const r = await call(data.paths.discovery);
+    const algs = r.ok && r.body && r.body.id_token_signing_alg_values_supported;
+    if (Array.isArray(algs) && algs.length) $('alg-names').replaceChildren(...algs.map((a) => el('option', { value: String(a) })));
+  }
 
   function fieldError(input, message) {
     input.setAttribute('aria-invalid', 'true');
@@ -816,6 +823,7 @@
   if (query.has('state') && (query.has('code') || query.has('error'))) oidcReturn(query);
   loadPersonas();
   loadVariants();
+  loadAlgs();
   showJwks();
   showCluster();
   refreshLedger();

@@ -167,6 +167,78 @@ test('the verify box says exactly what is wrong', async ({ page, request }) => {
   await expect(verdict).toHaveText('Invalid: malformed.');
 });
 
+test('every token variant, minted on the page, gets its verdict in the verify box', async ({ page }) => {
+  await page.goto('/');
+  const form = page.getByRole('region', { name: 'Mint a token' });
+  const variant = form.getByLabel(/^variant/);
+  const expected: Record<string, string> = {
+    expired: 'expired',
+    not_yet_valid: 'not yet valid',
+    wrong_issuer: 'wrong issuer',
+    wrong_audience: 'wrong audience',
+    bad_signature: 'bad signature',
+    unknown_kid: 'unknown kid',
+    no_kid: 'no kid',
+    alg_none: 'unsigned',
+    hs256_key_confusion: 'unverifiable',
+    missing_exp: 'no exp',
+    missing_sub: 'missing sub',
+    wrong_typ: 'wrong typ',
+  };
+  // The choices come from GET /token/variants.
+  await expect(variant.locator('option')).toHaveCount(Object.keys(expected).length + 1);
+  const offered = await variant.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value).filter(Boolean));
+  expect(offered.sort()).toEqual(Object.keys(expected).sort());
+  await form.getByLabel(/^aud/).fill('my-api');
+  let previous = '';
+  for (const [name, problem] of Object.entries(expected)) {
+    await variant.selectOption(name);
+    await expect(form.locator('#variant-help')).not.toBeEmpty();
+    await form.getByRole('button', { name: 'Mint token' }).click();
+    await expect(page.getByLabel('Access token', { exact: true })).not.toHaveValue(previous);
+    previous = await page.getByLabel('Access token', { exact: true }).inputValue();
+    await page.getByRole('button', { name: 'Verify this token' }).click();
+    await page.getByLabel(/Expected audience/).fill('my-api');
+    await page.getByRole('button', { name: 'Verify', exact: true }).click();
+    // Each variant has exactly its one defect, and the page names it.
+    await expect(page.locator('#verify-verdict'), name).toHaveText(`Invalid: ${problem}.`);
+  }
+  await variant.selectOption('');
+  await form.getByRole('button', { name: 'Mint token' }).click();
+  await expect(page.getByLabel('Access token', { exact: true })).not.toHaveValue(previous);
+  await page.getByRole('button', { name: 'Verify this token' }).click();
+  await page.getByRole('button', { name: 'Verify', exact: true }).click();
+  await expect(page.locator('#verify-verdict')).toHaveText('Valid: every check passed.');
+});
+
+test('the verify box checks RS, PS, ES and EdDSA signatures; alg and typ on the form', async ({ page, request }) => {
+  // Its own issuer: every algorithm adds a key to that issuer's JWKS only.
+  const mount = '/algs';
+  await page.goto(`${mount}/`);
+  const checks = page.getByRole('list', { name: 'Checks' });
+  for (const alg of ['RS384', 'RS512', 'PS256', 'PS512', 'ES256', 'ES384', 'EdDSA']) {
+    const token = await apiToken(request, { user: 'alice', alg }, mount);
+    expect(headerOf(token).alg).toBe(alg);
+    await verifyIndependently(token, { issuer: `${IDP}${mount}`, mount });
+    await expect(await verifyOnPage(page, token), alg).toHaveText('Valid: every check passed.');
+    await expect(checks).toContainText(`Signature: valid (${alg}, key`);
+    await expect(await verifyOnPage(page, tamper(token, { sub: 'user_admin' })), alg).toHaveText('Invalid: bad signature.');
+  }
+  // The form's alg choices are the issuer's (discovery), and alg and typ reach the token.
+  const form = page.getByRole('region', { name: 'Mint a token' });
+  await expect(form.locator('#alg-names option[value="EdDSA"]')).toHaveCount(1);
+  await form.getByLabel(/^alg/).fill('ES256');
+  await form.getByLabel(/^typ/).fill('at+jwt');
+  await form.getByLabel('azp').fill('web');
+  await form.getByRole('button', { name: 'Mint token' }).click();
+  const token = await shownToken(page);
+  expect(headerOf(token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+  expect(await verifyIndependently(token, { issuer: `${IDP}${mount}`, mount })).toMatchObject({ client_id: 'web' });
+  await page.getByRole('button', { name: 'Verify this token' }).click();
+  await page.getByRole('button', { name: 'Verify', exact: true }).click();
+  await expect(page.locator('#verify-verdict')).toHaveText('Valid: every check passed.');
+});
+
 test('OIDC debugger: code + PKCE through the login page and back, with registered clients', async ({ page }) => {
   await page.goto('/');
   const debuggerSection = page.getByRole('region', { name: 'OIDC debugger' });
