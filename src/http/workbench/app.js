@@ -472,7 +472,7 @@
         }
         if (verdict) ok(`Signature: valid (${alg}, key ${JSON.stringify(verdict.kid)}).`);
         else if (reason) fail('unverifiable', `Signature: not checked: ${reason}.`);
-        else if (usable.length > 0) fail('bad signature', `Signature: bad signature: it does not match ${usable.length === 1 ? `key ${JSON.stringify(usable[0].kid)}` : 'any of the issuer\'s keys'}; the token was altered or signed by another key.`);
+        else if (usable.length > 0) fail('bad signature', `Signature: invalid signature: it does not match ${usable.length === 1 ? `key ${JSON.stringify(usable[0].kid)}` : 'any of the issuer\'s keys'}; the token was altered or signed by another key.`);
       }
     }
     if (header.typ !== undefined && !['jwt', 'at+jwt', 'application/at+jwt'].includes(String(header.typ).toLowerCase())) {

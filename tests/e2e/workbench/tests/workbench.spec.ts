@@ -159,6 +159,8 @@ test('the verify box says exactly what is wrong', async ({ page, request }) => {
     await expect(await verifyOnPage(page, token, audience), what).toHaveText(want);
   }
   // The details name the values.
+  await verifyOnPage(page, cases[0][1]);
+  await expect(checks).toContainText('Signature: invalid signature: it does not match key');
   await verifyOnPage(page, cases[3][1], 'my-api');
   await expect(checks).toContainText('Audience: wrong audience "other-api"; expected "my-api".');
   await verifyOnPage(page, cases[1][1]);
