@@ -41,7 +41,7 @@ export MOCK_IDP_PORT
 
 rm -rf "$SHOTS"
 log "playwright test (mock-idp on 127.0.0.1:$MOCK_IDP_PORT)"
-cd "$SUITE_DIR"
+cd "$SUITE_DIR" || die "no $SUITE_DIR"
 # The config's globalTimeout (4 min) bounds the run; timeout(1) is the backstop.
 status=0
 timeout --kill-after=15 420 ./node_modules/.bin/playwright test "$@" || status=$?
