@@ -30,6 +30,7 @@ stage_helpers() { bash scripts/ci/helpers.sh; }
 stage_keyrace() { bash scripts/ci/keyrace.sh; }
 stage_prodsafety() { bash scripts/ci/prodsafety.sh; }
 stage_smallhost() { bash scripts/ci/smallhost.sh; }
+stage_workbench() { bash scripts/ci/workbench.sh; }
 # Not in ALL_STAGES until mock-idp implements issues 12 and 13 (run them by name).
 stage_profiles() { bash scripts/ci/profiles.sh; }
 stage_lifecycle() { bash scripts/ci/lifecycle.sh; }
@@ -40,7 +41,7 @@ stage_lifecycle() { bash scripts/ci/lifecycle.sh; }
 # installing every Debian package and building the one static release binary
 # all its stages share (MOCK_IDP_BIN).
 LANE_A=(rust federation smallhost container bench keyrace)
-LANE_B=(pyjwt oidc playwright helpers prodsafety)
+LANE_B=(pyjwt oidc playwright helpers workbench prodsafety)
 ALL_STAGES=("${LANE_A[@]}" "${LANE_B[@]}")
 
 # Debian packages the stages install one by one; installed together first

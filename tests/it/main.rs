@@ -15,6 +15,8 @@
 //!   federation of named issuers across three real replicas.
 //! - `marker`: `X-Mock-Idp` on every response, `mock_idp` in discovery.
 //! - `toolkit`: algorithms, token variants, `typ`, the key rotation drill.
+//! - `workbench`: the page and JSON index at `/` and `<mount>/`, its CSP and
+//!   assets, `_admin/users`, the built-in `workbench` client over HTTP.
 //!
 //! Run one area with `cargo nextest run --test it oauth_code::` (or
 //! `cargo test --test it oauth_code::`).
@@ -35,3 +37,4 @@ mod oauth_federation;
 mod oauth_grants;
 mod token;
 mod toolkit;
+mod workbench;
