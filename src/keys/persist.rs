@@ -97,6 +97,40 @@ pub fn load_or_create(
     })
 }
 
+/// Loads the key pair persisted in `dir` without ever writing: no
+/// directory, key or temporary file is created, and nothing is removed
+/// (for `mock-idp mint` and `jwks`, which must not invent a key the server
+/// does not have). `Ok(None)` when `dir` or its `private.pem` does not exist.
+/// The checks are those of [`load_or_create`]: an unusable `private.pem`, or
+/// a `public.pem` that does not match it, is an error naming the file; a
+/// missing `public.pem` is fine (the server writes it on its next start).
+pub fn load_existing(dir: &Path, policy: &KidPolicy) -> Result<Option<SigningKey>, PersistError> {
+    let private_path = dir.join(PRIVATE_FILE);
+    let public_path = dir.join(PUBLIC_FILE);
+    let Some((bytes, mode)) = read_private(&private_path)? else {
+        if exists(&public_path)? {
+            return Err(PersistError::Invalid {
+                path: public_path,
+                reason: format!(
+                    "exists but {PRIVATE_FILE} is missing, so there is no key to sign with \
+                     (restore {PRIVATE_FILE})"
+                ),
+            });
+        }
+        return Ok(None);
+    };
+    let key = parse_private(&private_path, &bytes, policy)?;
+    if let Some(warning) = loose_mode_warning(&private_path, mode) {
+        tracing::warn!("{warning}");
+    }
+    let spki = key.spki_der().map_err(|e| PersistError::Invalid {
+        path: public_path.clone(),
+        reason: e.to_string(),
+    })?;
+    check_public(&public_path, &spki)?;
+    Ok(Some(key))
+}
+
 /// One look at the directory: `None` when another process created
 /// `private.pem` meanwhile (look again to load it).
 fn try_load_or_create(
@@ -975,6 +1009,77 @@ Q1xBwjX6ycIA
             "{printed}"
         );
         assert!(!printed.contains('\n'), "one line: {printed}");
+    }
+
+    fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut all: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    fs::read(e.path()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// `mock-idp mint`/`jwks` read the key the server persisted and never
+    /// write anything, whatever the directory holds.
+    #[test]
+    fn load_existing_reads_and_never_writes() {
+        let root = tempfile::tempdir().unwrap();
+        let absent = root.path().join("absent");
+        assert!(load_existing(&absent, &policy()).unwrap().is_none());
+        assert!(!absent.exists(), "the directory is not created");
+        let empty = root.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        assert!(load_existing(&empty, &policy()).unwrap().is_none());
+        assert!(listing(&empty).is_empty(), "no file is created");
+
+        let keys = root.path().join("keys");
+        let (created, _) = load_or_create(&keys, &policy()).unwrap();
+        let before = listing(&keys);
+        let loaded = load_existing(&keys, &policy()).unwrap().unwrap();
+        assert_eq!(loaded.jwk(), created.jwk());
+        assert_eq!(listing(&keys), before, "nothing written or removed");
+
+        // A missing public.pem is not written back.
+        fs::remove_file(keys.join(PUBLIC_FILE)).unwrap();
+        let loaded = load_existing(&keys, &policy()).unwrap().unwrap();
+        assert_eq!(loaded.jwk(), created.jwk());
+        assert!(!keys.join(PUBLIC_FILE).exists(), "public.pem not written");
+
+        // Bad files are errors naming them, left as they are.
+        let other = SigningKey::generate(&policy()).unwrap();
+        let wrong_public = pem::encode(&pem::Pem::new("PUBLIC KEY", other.spki_der().unwrap()));
+        fs::write(keys.join(PUBLIC_FILE), &wrong_public).unwrap();
+        let before = listing(&keys);
+        let err = load_existing(&keys, &policy()).unwrap_err().to_string();
+        assert!(
+            err.contains(PUBLIC_FILE) && err.contains("does not hold"),
+            "{err}"
+        );
+        assert_eq!(listing(&keys), before);
+
+        fs::write(keys.join(PRIVATE_FILE), "garbage").unwrap();
+        let before = listing(&keys);
+        let err = load_existing(&keys, &policy()).unwrap_err().to_string();
+        assert!(
+            err.contains(PRIVATE_FILE) && err.contains("not a PEM file"),
+            "{err}"
+        );
+        assert_eq!(listing(&keys), before);
+
+        fs::remove_file(keys.join(PRIVATE_FILE)).unwrap();
+        let err = load_existing(&keys, &policy()).unwrap_err().to_string();
+        assert!(
+            err.contains(PUBLIC_FILE) && err.contains("restore"),
+            "{err}"
+        );
+        assert_eq!(listing(&keys).len(), 1, "only the orphan public.pem");
     }
 
     #[test]
