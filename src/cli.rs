@@ -2,9 +2,11 @@
 //! flag wins); a YAML config file (`--config`) is the lowest layer. Options
 //! are `Option`s here so [`crate::config`] can tell "not given" from a default.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// A mock OAuth 2.0 / OpenID Connect identity provider for test stacks.
 /// Never run it in production: it refuses to start when NODE_ENV or APP_ENV
@@ -20,14 +22,167 @@ pub struct Cli {
     pub opts: Opts,
 }
 
+impl Cli {
+    /// Parses `args` (the first is the program name), or prints the
+    /// command-line error and returns the exit code: help and `--version` on
+    /// stdout with 0, errors on stderr with 2. The errors of `mint`, `jwks`
+    /// and `decode` are one line (scripts log them), the others clap's usual
+    /// text with its usage hint.
+    pub fn parse_or_exit_code<I, T>(args: I) -> Result<Cli, ExitCode>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let e = match Cli::try_parse_from(&args) {
+            Ok(cli) => return Ok(cli),
+            Err(e) => e,
+        };
+        if !e.use_stderr() {
+            // --help / --version: not an error.
+            let _ = e.print();
+            return Err(ExitCode::SUCCESS);
+        }
+        // Which subcommand was meant, whatever else is wrong.
+        let meant = Cli::command()
+            .ignore_errors(true)
+            .try_get_matches_from(&args)
+            .ok()
+            .and_then(|m| m.subcommand_name().map(str::to_string));
+        match meant.as_deref() {
+            Some(name @ ("mint" | "jwks" | "decode")) => {
+                eprintln!(
+                    "mock-idp {name}: {}",
+                    one_line(&e.render().to_string(), name)
+                );
+            }
+            _ => {
+                let _ = e.print();
+            }
+        }
+        Err(ExitCode::from(2))
+    }
+}
+
+/// clap's error text as one line: the error, then its tips in parentheses,
+/// without the usage block.
+fn one_line(rendered: &str, subcommand: &str) -> String {
+    let mut lines = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"));
+    let first = lines.next().unwrap_or("invalid command line");
+    let mut out = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    let (tips, details): (Vec<&str>, Vec<&str>) = lines.partition(|l| l.starts_with("tip:"));
+    for detail in details {
+        // e.g. the names under "the following required arguments were not provided:"
+        out.push(' ');
+        out.push_str(detail);
+    }
+    if !tips.is_empty() {
+        out.push_str(&format!(" ({})", tips.join("; ")));
+    }
+    out.push_str(&format!("; see `mock-idp {subcommand} --help`"));
+    out
+}
+
 /// Subcommands.
-#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
 pub enum Command {
     /// Run the identity provider (the default).
     Serve,
     /// GET /health on the configured host and port; exit 0 when it answers
     /// 200, 1 otherwise (for container images without a shell).
     Healthcheck,
+    /// Print a token signed with the key persisted in PERSIST_KEYS_DIR, with
+    /// no server: the compact JWT and a newline on stdout. The fields are
+    /// those of `POST /token`; ISSUER, AUDIENCE, TOKEN_TTL, USERS_FILE,
+    /// CONFIG_FILE, KID, INSTANCE_ID... apply as they do to the server. It
+    /// never creates a key: with no key there it exits 2 saying what to do.
+    /// Refused (exit 78) when NODE_ENV or APP_ENV says production.
+    Mint(Box<MintArgs>),
+    /// Print the JWKS of the key persisted in PERSIST_KEYS_DIR (the JSON the
+    /// server serves at /.well-known/jwks.json when it has no peers). It
+    /// never creates a key.
+    Jwks(JwksArgs),
+    /// Decode a JWT and say what a verifier would complain about: prints
+    /// {"header", "payload", "signature": "valid"|"invalid"|"unchecked",
+    /// "problems": [...]}. Exit 0 unless the signature is invalid or the
+    /// token is malformed (1); 2 when the JWKS cannot be read.
+    Decode(DecodeArgs),
+}
+
+/// `mock-idp mint`: the fields of a `POST /token` mint request.
+#[derive(Debug, Clone, Default, Args, PartialEq, Eq)]
+#[command(next_help_heading = "Token fields (those of POST /token)")]
+pub struct MintArgs {
+    /// Subject [default: the persona's, else user_default].
+    #[arg(long)]
+    pub sub: Option<String>,
+    /// A persona of the users file (USERS_FILE or `users:`); its fields are the base.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Claim set: clerk (Clerk session token v2) or plain [default: clerk].
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Organisation id (`o.id` with clerk, `org_id` with plain).
+    #[arg(long)]
+    pub org_id: Option<String>,
+    /// Organisation role, e.g. org:admin (`o.rol` without `org:` with clerk).
+    #[arg(long)]
+    pub org_role: Option<String>,
+    /// Organisation slug (`o.slg` with clerk, `org_slug` with plain).
+    #[arg(long)]
+    pub org_slug: Option<String>,
+    /// Audience; repeat it for several (`--aud a --aud b` gives an array,
+    /// one gives a string; commas are not split) [default: AUDIENCE].
+    #[arg(long, value_name = "AUD")]
+    pub aud: Vec<String>,
+    /// `iss` of this token [default: ISSUER; for a named issuer, its `issuer:`
+    /// or PUBLIC_URL/{name}].
+    #[arg(long, value_name = "URL")]
+    pub iss: Option<String>,
+    /// Authorized party (`azp`).
+    #[arg(long)]
+    pub azp: Option<String>,
+    /// Space-separated scopes (`scope` claim).
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Lifetime in seconds; negative mints an already expired token
+    /// (`--expires-in=-600`) [default: TOKEN_TTL].
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub expires_in: Option<i64>,
+    /// Claims merged last, as a JSON object (`null` removes a claim), or
+    /// @FILE to read the object from a file.
+    #[arg(long, value_name = "JSON")]
+    pub claims: Option<String>,
+    /// Mint for the named issuer NAME (`/{NAME}/...` on the server), with its
+    /// key from PERSIST_KEYS_DIR/NAME [default: the root issuer].
+    #[arg(long, value_name = "NAME")]
+    pub issuer_name: Option<String>,
+}
+
+/// `mock-idp jwks`.
+#[derive(Debug, Clone, Default, Args, PartialEq, Eq)]
+pub struct JwksArgs {
+    /// The JWKS of the named issuer NAME, from PERSIST_KEYS_DIR/NAME
+    /// [default: the root issuer].
+    #[arg(long, value_name = "NAME")]
+    pub issuer_name: Option<String>,
+}
+
+/// `mock-idp decode`.
+#[derive(Debug, Clone, Default, Args, PartialEq, Eq)]
+pub struct DecodeArgs {
+    /// The JWT; `-` reads it from stdin (a `Bearer ` prefix and surrounding
+    /// whitespace are ignored).
+    #[arg(value_name = "TOKEN")]
+    pub token: String,
+    /// Check the signature against this JWKS: an http:// URL (fetched with
+    /// a 5 s timeout, at most 4 MiB, no redirects; https is not supported,
+    /// download it and pass the file) or a file [default: signature unchecked].
+    #[arg(long, value_name = "URL|FILE")]
+    pub jwks: Option<String>,
 }
 
 /// Log output format.
@@ -43,6 +198,7 @@ pub enum LogFormat {
 
 /// Every option of `mock-idp`; the default is given where one exists.
 #[derive(Debug, Default, Clone, Args)]
+#[command(next_help_heading = "Settings (each a flag and an environment variable)")]
 pub struct Opts {
     /// YAML config file (lowest precedence; unknown keys are an error).
     #[arg(long, env = "CONFIG_FILE", global = true, value_name = "FILE")]

@@ -33,6 +33,8 @@
 //! - [`metrics`]: Prometheus counters (per issuer) and latency histograms.
 //! - [`server`]: `load_state(config)` and `run(listener, state, shutdown)`.
 //! - [`healthcheck`]: the `mock-idp healthcheck` client for shell-less images.
+//! - [`offline`]: `mock-idp mint`, `jwks` and `decode`: the persisted key
+//!   used with no server, and a JWT decoder that says what a verifier would.
 
 pub mod claims;
 pub mod cli;
@@ -45,6 +47,7 @@ pub mod issuer;
 pub mod jwt;
 pub mod keys;
 pub mod metrics;
+pub mod offline;
 pub mod prod_guard;
 pub mod random;
 pub mod server;

@@ -1,14 +1,14 @@
 //! The `mock-idp` binary: parse the command line, check the production guard,
 //! resolve the config, set up logging, bind, serve. Errors are printed once.
+//! `mint`, `jwks` and `decode` run in [`mock_idp::offline`].
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use mock_idp::cli::{Cli, Command, LogFormat, Opts};
 use mock_idp::config::{Config, DEFAULT_HOST, DEFAULT_PORT};
 use mock_idp::http::SharedState;
 use mock_idp::issuer::paths;
-use mock_idp::{healthcheck, prod_guard, server};
+use mock_idp::{healthcheck, offline, prod_guard, server};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -16,10 +16,16 @@ use tracing_subscriber::EnvFilter;
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::parse_or_exit_code(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.opts),
         Command::Healthcheck => healthcheck_cmd(&cli.opts),
+        Command::Mint(args) => offline::mint_cmd(&cli.opts, &args),
+        Command::Jwks(args) => offline::jwks_cmd(&cli.opts, &args),
+        Command::Decode(args) => offline::decode_cmd(&cli.opts, &args),
     }
 }
 
