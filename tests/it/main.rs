@@ -14,6 +14,8 @@
 //! - `issuers`: many issuers: configured, dynamic, isolation, persistence,
 //!   federation of named issuers across three real replicas.
 //! - `marker`: `X-Mock-Idp` on every response, `mock_idp` in discovery.
+//! - `offline`: `mock-idp mint`/`jwks`/`decode` against a real server's
+//!   persisted key and served JWKS; their errors.
 //!
 //! Run one area with `cargo nextest run --test it oauth_code::` (or
 //! `cargo test --test it oauth_code::`).
@@ -32,4 +34,5 @@ mod oauth_code;
 mod oauth_endpoints;
 mod oauth_federation;
 mod oauth_grants;
+mod offline;
 mod token;
