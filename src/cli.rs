@@ -97,13 +97,15 @@ pub enum Command {
     /// Print a token signed with the key persisted in PERSIST_KEYS_DIR, with
     /// no server: the compact JWT and a newline on stdout. The fields are
     /// those of `POST /token`; ISSUER, AUDIENCE, TOKEN_TTL, USERS_FILE,
-    /// CONFIG_FILE, KID, INSTANCE_ID... apply as they do to the server. It
-    /// never creates a key: with no key there it exits 2 saying what to do.
-    /// Refused (exit 78) when NODE_ENV or APP_ENV says production.
+    /// CONFIG_FILE, KID, INSTANCE_ID, ALG (the algorithm), HS256_SECRET...
+    /// apply as they do to the server. It never creates a key: with no key
+    /// there it exits 2 saying what to do. Refused (exit 78) when NODE_ENV
+    /// or APP_ENV says production.
     Mint(Box<MintArgs>),
-    /// Print the JWKS of the key persisted in PERSIST_KEYS_DIR (the JSON the
-    /// server serves at /.well-known/jwks.json when it has no peers). It
-    /// never creates a key.
+    /// Print the JWKS of the key persisted in PERSIST_KEYS_DIR for the
+    /// issuer's algorithm (ALG): the JSON a server with these settings
+    /// serves at /.well-known/jwks.json when it starts (no peers). It never
+    /// creates a key.
     Jwks(JwksArgs),
     /// Decode a JWT and say what a verifier would complain about: prints
     /// {"header", "payload", "signature": "valid"|"invalid"|"unchecked",
@@ -156,6 +158,18 @@ pub struct MintArgs {
     /// @FILE to read the object from a file.
     #[arg(long, value_name = "JSON")]
     pub claims: Option<String>,
+    /// A deliberately broken token: expired, not_yet_valid, wrong_issuer,
+    /// wrong_audience, bad_signature, unknown_kid, no_kid, alg_none,
+    /// hs256_key_confusion, missing_exp, missing_sub, wrong_typ
+    /// (`GET /token/variants` describes them).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// JOSE `typ` [default: JWT]; `at+jwt` also adds the RFC 9068 claims.
+    #[arg(long)]
+    pub typ: Option<String>,
+    /// `client_id` claim of an `at+jwt` token [default: azp, else sub].
+    #[arg(long)]
+    pub client_id: Option<String>,
     /// Mint for the named issuer NAME (`/{NAME}/...` on the server), with its
     /// key from PERSIST_KEYS_DIR/NAME [default: the root issuer].
     #[arg(long, value_name = "NAME")]
@@ -304,6 +318,20 @@ pub struct Opts {
         value_name = "SECONDS"
     )]
     pub shutdown_grace_sec: Option<u64>,
+    /// The root issuer's default signing algorithm: RS256, RS384, RS512,
+    /// PS256, PS384, PS512, ES256, ES384, EdDSA or HS256 (needs HS256_SECRET)
+    /// [default: RS256]. A request may ask for another with `alg`.
+    #[arg(long, env = "ALG", global = true, value_name = "ALG")]
+    pub alg: Option<String>,
+    /// The root issuer's HS256 secret (never published; enables `alg: HS256`).
+    #[arg(
+        long,
+        env = "HS256_SECRET",
+        global = true,
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub hs256_secret: Option<crate::issuer::Secret>,
     /// Connections served at once; beyond it new ones wait in the listen
     /// backlog (one warning line) [default: 10000].
     #[arg(long, env = "MAX_CONNECTIONS", global = true, value_name = "N")]

@@ -25,7 +25,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{KidPolicy, SigningKey};
+use super::{Alg, KidPolicy, SigningKey};
 
 /// File name of the private key (PKCS#8 PEM).
 pub const PRIVATE_FILE: &str = "private.pem";
@@ -77,49 +77,85 @@ pub enum PersistError {
 /// more passes only happen if something else deletes it meanwhile.
 const ATTEMPTS: usize = 3;
 
-/// Loads the key pair from `dir`, or creates it there on first start.
+/// The file names of `alg`'s key pair: `private.pem`/`public.pem` for
+/// RS256, `private-<alg>.pem`/`public-<alg>.pem` (lower case) for the others.
+pub fn file_names(alg: Alg) -> (String, String) {
+    if alg == Alg::RS256 {
+        (PRIVATE_FILE.into(), PUBLIC_FILE.into())
+    } else {
+        let a = alg.as_str().to_ascii_lowercase();
+        (format!("private-{a}.pem"), format!("public-{a}.pem"))
+    }
+}
+
+/// The RS256 key pair from `dir`, created there on first start.
 pub fn load_or_create(
     dir: &Path,
+    policy: &KidPolicy,
+) -> Result<(SigningKey, Outcome), PersistError> {
+    load_or_create_for(dir, Alg::RS256, policy)
+}
+
+/// Loads `alg`'s key pair from `dir` (see [`file_names`]), or creates it
+/// there on first start.
+pub fn load_or_create_for(
+    dir: &Path,
+    alg: Alg,
     policy: &KidPolicy,
 ) -> Result<(SigningKey, Outcome), PersistError> {
     create_dir(dir)?;
     remove_stale_temp_files(dir, SystemTime::now());
     for _ in 0..ATTEMPTS {
-        if let Some(done) = try_load_or_create(dir, policy)? {
+        if let Some(done) = try_load_or_create(dir, alg, policy)? {
             return Ok(done);
         }
     }
     Err(PersistError::Invalid {
-        path: dir.join(PRIVATE_FILE),
+        path: dir.join(file_names(alg).0),
         reason: "appeared and vanished repeatedly while starting (is something else \
                  deleting it?)"
             .into(),
     })
 }
 
-/// Loads the key pair persisted in `dir` without ever writing: no
-/// directory, key or temporary file is created, and nothing is removed
-/// (for `mock-idp mint` and `jwks`, which must not invent a key the server
-/// does not have). `Ok(None)` when `dir` or its `private.pem` does not exist.
-/// The checks are those of [`load_or_create`]: an unusable `private.pem`, or
-/// a `public.pem` that does not match it, is an error naming the file; a
-/// missing `public.pem` is fine (the server writes it on its next start).
+/// The RS256 key pair persisted in `dir`, never writing: see [`load_existing_for`].
 pub fn load_existing(dir: &Path, policy: &KidPolicy) -> Result<Option<SigningKey>, PersistError> {
-    let private_path = dir.join(PRIVATE_FILE);
-    let public_path = dir.join(PUBLIC_FILE);
+    load_existing_for(dir, Alg::RS256, policy)
+}
+
+/// Loads `alg`'s key pair persisted in `dir` (see [`file_names`]) without
+/// ever writing: no directory, key or temporary file is created, and
+/// nothing is removed (for `mock-idp mint` and `jwks`, which must not
+/// invent a key the server does not have). `Ok(None)` when `dir` or the
+/// private key file does not exist, and for HS256 (a secret, not a file).
+/// The checks are those of [`load_or_create_for`]: an unusable private key,
+/// or a public key file that does not match it, is an error naming the
+/// file; a missing public key file is fine (the server writes it on its
+/// next start).
+pub fn load_existing_for(
+    dir: &Path,
+    alg: Alg,
+    policy: &KidPolicy,
+) -> Result<Option<SigningKey>, PersistError> {
+    if !alg.is_public() {
+        return Ok(None);
+    }
+    let (private_file, public_file) = file_names(alg);
+    let private_path = dir.join(&private_file);
+    let public_path = dir.join(&public_file);
     let Some((bytes, mode)) = read_private(&private_path)? else {
         if exists(&public_path)? {
             return Err(PersistError::Invalid {
                 path: public_path,
                 reason: format!(
-                    "exists but {PRIVATE_FILE} is missing, so there is no key to sign with \
-                     (restore {PRIVATE_FILE})"
+                    "exists but {private_file} is missing, so there is no key to sign with \
+                     (restore {private_file})"
                 ),
             });
         }
         return Ok(None);
     };
-    let key = parse_private(&private_path, &bytes, policy)?;
+    let key = parse_private(&private_path, &bytes, alg, policy)?;
     if let Some(warning) = loose_mode_warning(&private_path, mode) {
         tracing::warn!("{warning}");
     }
@@ -135,10 +171,12 @@ pub fn load_existing(dir: &Path, policy: &KidPolicy) -> Result<Option<SigningKey
 /// `private.pem` meanwhile (look again to load it).
 fn try_load_or_create(
     dir: &Path,
+    alg: Alg,
     policy: &KidPolicy,
 ) -> Result<Option<(SigningKey, Outcome)>, PersistError> {
-    let private_path = dir.join(PRIVATE_FILE);
-    let public_path = dir.join(PUBLIC_FILE);
+    let (private_file, public_file) = file_names(alg);
+    let private_path = dir.join(&private_file);
+    let public_path = dir.join(&public_file);
     // Look at public.pem BEFORE reading private.pem: a creator links
     // private.pem first, so if public.pem is there now and private.pem is
     // absent afterwards, private.pem was deleted, not about to appear. (In
@@ -146,7 +184,7 @@ fn try_load_or_create(
     // we would call its fresh public.pem an orphan.)
     let public_present = exists(&public_path)?;
     if let Some((bytes, mode)) = read_private(&private_path)? {
-        let key = parse_private(&private_path, &bytes, policy)?;
+        let key = parse_private(&private_path, &bytes, alg, policy)?;
         if let Some(warning) = loose_mode_warning(&private_path, mode) {
             tracing::warn!("{warning}");
         }
@@ -157,12 +195,12 @@ fn try_load_or_create(
         return Err(PersistError::Invalid {
             path: public_path,
             reason: format!(
-                "exists but {PRIVATE_FILE} is missing, so the key pair cannot be restored \
-                 (restore {PRIVATE_FILE}, or remove {PUBLIC_FILE} to start with a new key)"
+                "exists but {private_file} is missing, so the key pair cannot be restored \
+                 (restore {private_file}, or remove {public_file} to start with a new key)"
             ),
         });
     }
-    let key = SigningKey::generate_fast(policy).map_err(|e| PersistError::Invalid {
+    let key = SigningKey::generate_fast_for(alg, policy).map_err(|e| PersistError::Invalid {
         path: private_path.clone(),
         reason: e.to_string(),
     })?;
@@ -232,6 +270,7 @@ fn exists(path: &Path) -> Result<bool, PersistError> {
 fn parse_private(
     path: &Path,
     bytes: &[u8],
+    alg: Alg,
     policy: &KidPolicy,
 ) -> Result<SigningKey, PersistError> {
     let invalid = |reason: String| PersistError::Invalid {
@@ -240,14 +279,15 @@ fn parse_private(
     };
     let block = pem::parse(bytes).map_err(|e| invalid(format!("not a PEM file ({e})")))?;
     match block.tag() {
-        "PRIVATE KEY" | "RSA PRIVATE KEY" => {}
+        "PRIVATE KEY" => {}
+        "RSA PRIVATE KEY" if alg.family() == super::Family::Rsa => {}
         other => {
             return Err(invalid(format!(
-                "holds a {other:?} PEM block; expected an RSA \"PRIVATE KEY\" (PKCS#8)"
+                "holds a {other:?} PEM block; expected a {alg} \"PRIVATE KEY\" (PKCS#8)"
             )));
         }
     }
-    SigningKey::from_der(block.contents(), policy).map_err(|e| invalid(e.to_string()))
+    SigningKey::from_der_for(alg, block.contents(), policy).map_err(|e| invalid(e.to_string()))
 }
 
 /// Checks `public.pem` against the private key, or writes it when missing.
@@ -324,9 +364,13 @@ fn create_dir(dir: &Path) -> Result<(), PersistError> {
 /// Whether `name` is one of our temporary key files: `.private.pem.*.tmp`
 /// or `.public.pem.*.tmp` (any middle, so the old `<pid>` names count too).
 fn is_temp_name(name: &str) -> bool {
-    [PRIVATE_FILE, PUBLIC_FILE].iter().any(|file| {
+    let files = Alg::ALL.into_iter().flat_map(|alg| {
+        let (private, public) = file_names(alg);
+        [private, public]
+    });
+    files.into_iter().any(|file| {
         name.strip_prefix('.')
-            .and_then(|rest| rest.strip_prefix(file))
+            .and_then(|rest| rest.strip_prefix(file.as_str()))
             .and_then(|rest| rest.strip_prefix('.'))
             .and_then(|rest| rest.strip_suffix(".tmp"))
             .is_some_and(|middle| !middle.is_empty())
@@ -1080,6 +1124,39 @@ Q1xBwjX6ycIA
             "{err}"
         );
         assert_eq!(listing(&keys).len(), 1, "only the orphan public.pem");
+    }
+
+    /// Other algorithms' key pairs are read from their own files; HS256 is
+    /// a secret, never a file.
+    #[test]
+    fn load_existing_for_other_algorithms() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            load_existing_for(dir.path(), Alg::ES256, &policy())
+                .unwrap()
+                .is_none()
+        );
+        let (created, _) = load_or_create_for(dir.path(), Alg::ES256, &policy()).unwrap();
+        let before = listing(dir.path());
+        let loaded = load_existing_for(dir.path(), Alg::ES256, &policy())
+            .unwrap()
+            .unwrap();
+        assert_eq!((loaded.alg(), loaded.jwk()), (Alg::ES256, created.jwk()));
+        assert!(
+            load_existing(dir.path(), &policy()).unwrap().is_none(),
+            "no RS256 key"
+        );
+        assert!(
+            load_existing_for(dir.path(), Alg::EdDSA, &policy())
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            load_existing_for(dir.path(), Alg::HS256, &policy())
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(listing(dir.path()), before, "nothing written");
     }
 
     #[test]

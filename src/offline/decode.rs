@@ -86,13 +86,57 @@ impl Report {
     }
 }
 
-/// The keys of a JWKS that `jsonwebtoken` can use.
-#[derive(Debug, Clone, Default)]
+/// What signatures are checked with: the keys of a JWKS that
+/// `jsonwebtoken` can use, and the HS256 secret (`HS256_SECRET`) for HMAC
+/// tokens.
+#[derive(Clone, Default)]
 pub struct KeySet {
     keys: Vec<Jwk>,
+    /// Whether a JWKS was given (else only the secret checks anything).
+    jwks: bool,
+    secret: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for KeySet {
+    // The secret never reaches Debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySet")
+            .field("kids", &self.kids())
+            .field("jwks", &self.jwks)
+            .field("secret", &self.secret.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
 }
 
 impl KeySet {
+    /// No JWKS, only the HS256 secret.
+    pub fn secret_only(secret: &[u8]) -> Self {
+        KeySet {
+            secret: Some(secret.to_vec()),
+            ..KeySet::default()
+        }
+    }
+
+    /// The same keys, and `secret` for HMAC tokens.
+    pub fn with_secret(mut self, secret: Option<&[u8]>) -> Self {
+        self.secret = secret.map(<[u8]>::to_vec);
+        self
+    }
+
+    /// The verdict on `token`'s signature, or `None` when nothing here can
+    /// check it (an asymmetric token and only a secret).
+    fn check(
+        &self,
+        token: &str,
+        alg: &str,
+        kid: Option<&str>,
+    ) -> Option<(Signature, Option<String>)> {
+        if let (Some(secret), true) = (&self.secret, alg.starts_with("HS")) {
+            return Some(verify_hmac(token, alg, secret));
+        }
+        self.jwks.then(|| check_signature(token, alg, kid, self))
+    }
+
     /// Parses a JWKS (`{"keys": [...]}`). Keys that are not usable JWKs are
     /// left out; the second value says which and why.
     pub fn parse(bytes: &[u8]) -> Result<(KeySet, Vec<String>), String> {
@@ -115,7 +159,14 @@ impl KeySet {
                 }
             }
         }
-        Ok((KeySet { keys }, skipped))
+        Ok((
+            KeySet {
+                keys,
+                jwks: true,
+                secret: None,
+            },
+            skipped,
+        ))
     }
 
     fn kids(&self) -> Vec<String> {
@@ -127,8 +178,13 @@ impl KeySet {
 }
 
 /// Reads the token (stdin for `-`), loads the JWKS when asked and analyzes
-/// the token at `now`.
-pub fn run(args: &DecodeArgs, stdin: impl Read, now: i64) -> Result<Report, CmdError> {
+/// the token at `now`; `secret` (`HS256_SECRET`) checks HMAC tokens.
+pub fn run(
+    args: &DecodeArgs,
+    secret: Option<&[u8]>,
+    stdin: impl Read,
+    now: i64,
+) -> Result<Report, CmdError> {
     let token = if args.token == "-" {
         let mut text = String::new();
         stdin
@@ -151,9 +207,9 @@ pub fn run(args: &DecodeArgs, stdin: impl Read, now: i64) -> Result<Report, CmdE
             for note in skipped {
                 tracing::warn!("--jwks {source}: {note}");
             }
-            Some(keys)
+            Some(keys.with_secret(secret))
         }
-        None => None,
+        None => secret.map(KeySet::secret_only),
     };
     Ok(analyze(clean(&token), keys.as_ref(), now))
 }
@@ -322,9 +378,17 @@ pub fn analyze(token: &str, keys: Option<&KeySet>, now: i64) -> Report {
                 .as_ref()
                 .and_then(|h| h.get("kid"))
                 .and_then(Value::as_str);
-            let (verdict, problem) = check_signature(token, alg, kid, keys);
-            report.signature = verdict;
-            report.problems.extend(problem);
+            match keys.check(token, alg, kid) {
+                Some((verdict, problem)) => {
+                    report.signature = verdict;
+                    report.problems.extend(problem);
+                }
+                None => report.signature = Signature::Unchecked,
+            }
+            if keys.secret.is_some() && report.signature == Signature::Valid {
+                // Verified with the shared secret: HMAC is not a problem here.
+                report.problems.retain(|p| !p.starts_with("alg HS"));
+            }
         }
         // A malformed token fails every verifier; without keys, nothing is checked.
         (Some(_), _) => report.signature = Signature::Invalid,
@@ -526,6 +590,42 @@ fn check_signature(
     )
 }
 
+/// Verifies an HMAC `token` with the shared secret.
+fn verify_hmac(token: &str, alg: &str, secret: &[u8]) -> (Signature, Option<String>) {
+    let Ok(algorithm) = Algorithm::from_str(alg) else {
+        return (Signature::Invalid, None);
+    };
+    match decode_signature_only(token, algorithm, &DecodingKey::from_secret(secret)) {
+        Ok(()) => (Signature::Valid, None),
+        Err(e) => (
+            Signature::Invalid,
+            Some(format!(
+                "signature not verified with HS256_SECRET: {}",
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature =>
+                        "the signature does not match".to_string(),
+                    _ => e.to_string(),
+                }
+            )),
+        ),
+    }
+}
+
+/// jsonwebtoken's signature check alone (times and claims are reported
+/// separately).
+fn decode_signature_only(
+    token: &str,
+    algorithm: Algorithm,
+    key: &DecodingKey,
+) -> Result<(), jsonwebtoken::errors::Error> {
+    let mut validation = Validation::new(algorithm);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Value>(token, key, &validation).map(|_| ())
+}
+
 /// Verifies only the signature of `token` with `jwk` (times and claims are
 /// reported separately, so they are not checked here).
 fn verify_with(token: &str, algorithm: Algorithm, jwk: &Jwk) -> Result<(), String> {
@@ -547,12 +647,7 @@ fn verify_with(token: &str, algorithm: Algorithm, jwk: &Jwk) -> Result<(), Strin
         _ => "unknown",
     };
     let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable {kty} key ({e})"))?;
-    let mut validation = Validation::new(algorithm);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    match jsonwebtoken::decode::<Value>(token, &key, &validation) {
+    match decode_signature_only(token, algorithm, &key) {
         Ok(_) => Ok(()),
         Err(e) => Err(match e.kind() {
             jsonwebtoken::errors::ErrorKind::InvalidSignature => {
@@ -875,6 +970,39 @@ mod tests {
         );
     }
 
+    /// HS256_SECRET checks HMAC tokens, with or without a JWKS; an
+    /// asymmetric token with only the secret stays unchecked.
+    #[test]
+    fn hmac_tokens_are_checked_with_the_secret() {
+        let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+        header.kid = Some("hs".into());
+        let token = jsonwebtoken::encode(
+            &header,
+            &good_claims(),
+            &jsonwebtoken::EncodingKey::from_secret(b"s3cret"),
+        )
+        .unwrap();
+        let r = analyze(&token, Some(&KeySet::secret_only(b"s3cret")), NOW);
+        assert_eq!(r.signature, Signature::Valid, "{:?}", r.problems);
+        assert!(r.problems.is_empty(), "no HMAC complaint: {:?}", r.problems);
+        let r = analyze(&token, Some(&KeySet::secret_only(b"other")), NOW);
+        assert_eq!((r.signature, r.exit_code()), (Signature::Invalid, 1));
+        assert!(
+            has(&r, "signature not verified with HS256_SECRET"),
+            "{:?}",
+            r.problems
+        );
+        let (key, set) = rsa_setup();
+        let r = analyze(&token, Some(&set.clone().with_secret(Some(b"s3cret"))), NOW);
+        assert_eq!(r.signature, Signature::Valid);
+        let rs = crate::jwt::encode(&key, good_claims().as_object().unwrap()).unwrap();
+        let r = analyze(&rs, Some(&KeySet::secret_only(b"s3cret")), NOW);
+        assert_eq!(r.signature, Signature::Unchecked);
+        let r = analyze(&rs, Some(&set.with_secret(Some(b"s3cret"))), NOW);
+        assert_eq!(r.signature, Signature::Valid);
+        assert!(!format!("{:?}", KeySet::secret_only(b"s3cret")).contains("s3cret"));
+    }
+
     #[test]
     fn claim_problems() {
         let r = analyze(
@@ -1065,10 +1193,10 @@ mod tests {
             token: "-".into(),
             jwks: None,
         };
-        let r = run(&args, &b"Bearer x.y\n"[..], NOW).unwrap();
+        let r = run(&args, None, &b"Bearer x.y\n"[..], NOW).unwrap();
         assert!(has(&r, "2 parts"), "{:?}", r.problems);
         let big = vec![b'a'; MAX_TOKEN_BYTES + 1];
-        assert_eq!(run(&args, &big[..], NOW).unwrap_err().exit_code(), 2);
+        assert_eq!(run(&args, None, &big[..], NOW).unwrap_err().exit_code(), 2);
     }
 
     #[test]
@@ -1077,12 +1205,12 @@ mod tests {
             token: "a.b.c".into(),
             jwks: Some(jwks.into()),
         };
-        let e = run(&args("https://idp.example/jwks"), &b""[..], NOW).unwrap_err();
+        let e = run(&args("https://idp.example/jwks"), None, &b""[..], NOW).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("https is not supported"), "{e}");
-        let e = run(&args("ftp://x/jwks"), &b""[..], NOW).unwrap_err();
+        let e = run(&args("ftp://x/jwks"), None, &b""[..], NOW).unwrap_err();
         assert!(e.to_string().contains("ftp:// is not supported"), "{e}");
-        let e = run(&args("/nonexistent/jwks.json"), &b""[..], NOW).unwrap_err();
+        let e = run(&args("/nonexistent/jwks.json"), None, &b""[..], NOW).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(
             e.to_string()
@@ -1090,7 +1218,7 @@ mod tests {
             "{e}"
         );
         // Nothing listens on port 9 of loopback (discard): a quick refusal.
-        let e = run(&args("http://127.0.0.1:9/jwks"), &b""[..], NOW).unwrap_err();
+        let e = run(&args("http://127.0.0.1:9/jwks"), None, &b""[..], NOW).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("cannot connect"), "{e}");
 
@@ -1105,6 +1233,7 @@ mod tests {
                 token,
                 jwks: Some(file.display().to_string()),
             },
+            None,
             &b""[..],
             NOW,
         )

@@ -27,12 +27,13 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::claims::{Audience, MintRequest, Preset};
+use crate::claims::{Audience, MintRequest, Preset, Variant};
 use crate::cli::{DecodeArgs, JwksArgs, LogFormat, MintArgs, Opts};
 use crate::config::Config;
 use crate::issuer::registry::Registry;
 use crate::issuer::{ErrorCode, Issuer, OAuthError};
-use crate::keys::persist::{self, PRIVATE_FILE, PersistError};
+use crate::keys::persist::{self, PersistError};
+use crate::keys::{Alg, SigningKey};
 use crate::prod_guard;
 
 /// Why an offline command failed.
@@ -83,7 +84,8 @@ pub fn jwks_cmd(opts: &Opts, args: &JwksArgs) -> ExitCode {
 /// signature or a malformed token), or one error line (exit 2).
 pub fn decode_cmd(opts: &Opts, args: &DecodeArgs) -> ExitCode {
     init_logging(opts.log_format);
-    match decode::run(args, std::io::stdin().lock(), crate::unix_now()) {
+    let secret = opts.hs256_secret.as_ref().map(|s| s.0.as_bytes());
+    match decode::run(args, secret, std::io::stdin().lock(), crate::unix_now()) {
         Ok(report) => {
             println!("{}", report.to_json());
             ExitCode::from(report.exit_code())
@@ -146,19 +148,20 @@ pub fn mint(
     guard(env)?;
     let request = mint_request(args)?;
     let config = resolve(opts)?;
-    let issuer = issuer_with_key(&config, args.issuer_name.as_deref())?;
+    let issuer = issuer_with_keys(&config, args.issuer_name.as_deref())?;
     let response = issuer
         .mint(&base_url(&config), &request)
         .map_err(mint_error)?;
     Ok(response.access_token)
 }
 
-/// The JWKS of the persisted key, as the server serves it.
+/// The JWKS of the persisted key, as a server with the same settings
+/// serves it when it starts.
 pub fn jwks(opts: &Opts, args: &JwksArgs) -> Result<String, CmdError> {
     let config = resolve(opts)?;
-    let issuer = issuer_with_key(&config, args.issuer_name.as_deref())?;
-    // A server with no peers serves exactly its own keys (`merged` = `local`).
-    let json = issuer.keys().local().json.clone();
+    let issuer = issuer_with_keys(&config, args.issuer_name.as_deref())?;
+    // With no peers the server serves exactly its own published keys.
+    let json = issuer.jwks().json.clone();
     String::from_utf8(json.to_vec())
         .map_err(|e| CmdError::Failed(anyhow::anyhow!("the JWKS is not UTF-8: {e}")))
 }
@@ -185,6 +188,13 @@ pub fn mint_request(args: &MintArgs) -> Result<MintRequest, CmdError> {
         Some(text) => Some(claims_object(text)?),
         None => None,
     };
+    let variant = match &args.variant {
+        Some(name) => Some(
+            name.parse::<Variant>()
+                .map_err(|e| CmdError::Usage(format!("--variant: {e}")))?,
+        ),
+        None => None,
+    };
     // Fields `POST /token` gains later stay at their defaults until a flag sets them.
     #[allow(clippy::needless_update)]
     Ok(MintRequest {
@@ -200,6 +210,9 @@ pub fn mint_request(args: &MintArgs) -> Result<MintRequest, CmdError> {
         scope: args.scope.clone(),
         expires_in: args.expires_in,
         claims,
+        variant,
+        typ: args.typ.clone(),
+        client_id: args.client_id.clone(),
         ..MintRequest::default()
     })
 }
@@ -243,46 +256,61 @@ fn mint_error(e: OAuthError) -> CmdError {
     CmdError::Usage(description)
 }
 
-/// The issuer `name` (`None` = root) of `config`, with its persisted key
-/// installed. Never creates a key.
-fn issuer_with_key(config: &Config, name: Option<&str>) -> Result<Arc<Issuer>, CmdError> {
+/// The issuer `name` (`None` = root) of `config` with its keys as a
+/// starting server has them: the persisted key pair of its algorithm and,
+/// when configured, its HS256 secret. Never creates a key.
+fn issuer_with_keys(config: &Config, name: Option<&str>) -> Result<Arc<Issuer>, CmdError> {
     let registry = Registry::from_config(config);
     let issuer = registry
         .get(name)
         .map_err(|e| CmdError::Usage(format!("--issuer-name: {e}")))?;
     let settings = issuer.settings();
-    let Some(dir) = settings.keys_dir.as_deref() else {
-        return Err(CmdError::Usage(
-            "no key to sign with: PERSIST_KEYS_DIR (--persist-keys-dir) is not set. mint and \
-             jwks use the key a server persisted: start `mock-idp` once with \
-             PERSIST_KEYS_DIR=DIR, then run this with the same PERSIST_KEYS_DIR; mint and jwks \
-             never create a key"
-                .into(),
-        ));
-    };
-    match persist::load_existing(dir, &settings.kid)? {
-        Some(key) => {
-            issuer.keys().install(key);
-            Ok(issuer)
+    let alg = settings.alg;
+    // The default algorithm's key first, as `Issuer::ready` installs them.
+    if alg.is_public() {
+        let Some(dir) = settings.keys_dir.as_deref() else {
+            return Err(CmdError::Usage(
+                "no key to sign with: PERSIST_KEYS_DIR (--persist-keys-dir) is not set. mint \
+                 and jwks use the key a server persisted: start `mock-idp` once with \
+                 PERSIST_KEYS_DIR=DIR, then run this with the same PERSIST_KEYS_DIR; mint and \
+                 jwks never create a key"
+                    .into(),
+            ));
+        };
+        match persist::load_existing_for(dir, alg, &settings.kid)? {
+            Some(key) => issuer.keys().install(key),
+            None => return Err(CmdError::Usage(no_key_message(dir, name, alg))),
         }
-        None => Err(CmdError::Usage(no_key_message(dir, name))),
     }
+    if let Some(secret) = &settings.hs256_secret {
+        let key = SigningKey::hmac(secret.0.as_bytes(), &settings.kid)
+            .map_err(|e| CmdError::Usage(format!("--hs256-secret / HS256_SECRET: {e}")))?;
+        issuer.keys().install(key);
+    }
+    Ok(issuer)
 }
 
-fn no_key_message(dir: &Path, name: Option<&str>) -> String {
+fn no_key_message(dir: &Path, name: Option<&str>, alg: Alg) -> String {
     let shown = dir.display();
+    let file = persist::file_names(alg).0;
+    let what = if alg == Alg::RS256 {
+        "no key".to_string()
+    } else {
+        format!("no {alg} key (ALG={alg})")
+    };
     match name {
         None => format!(
-            "no key in {shown} (PERSIST_KEYS_DIR has no {PRIVATE_FILE}): start `mock-idp` once \
-             with PERSIST_KEYS_DIR={shown} to create it, or copy the {PRIVATE_FILE} of a server \
-             there; mint and jwks never create a key"
+            "{what} in {shown} (PERSIST_KEYS_DIR has no {file}): start `mock-idp` once with \
+             PERSIST_KEYS_DIR={shown} and the same settings to create it, or copy the {file} of \
+             a server there; mint and jwks never create a key"
         ),
         Some(name) => {
             let root = dir.parent().unwrap_or(dir).display();
             format!(
-                "no key in {shown} (PERSIST_KEYS_DIR/{name} has no {PRIVATE_FILE}): a server \
-                 with PERSIST_KEYS_DIR={root} creates it on the first request to issuer {name} \
-                 (e.g. GET /{name}/.well-known/jwks.json); mint and jwks never create a key"
+                "{what} in {shown} (PERSIST_KEYS_DIR/{name} has no {file}): a server with \
+                 PERSIST_KEYS_DIR={root} and the same settings creates it on the first request \
+                 to issuer {name} (e.g. GET /{name}/.well-known/jwks.json); mint and jwks never \
+                 create a key"
             )
         }
     }
@@ -343,6 +371,17 @@ mod tests {
             "repeated --aud is an array; commas are kept"
         );
         assert_eq!(mint_request(&args()).unwrap(), MintRequest::default());
+
+        let req = mint_request(&MintArgs {
+            variant: Some("missing_exp".into()),
+            typ: Some("at+jwt".into()),
+            client_id: Some("c1".into()),
+            ..args()
+        })
+        .unwrap();
+        assert_eq!(req.variant, Some(Variant::MissingExp));
+        assert_eq!(req.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(req.client_id.as_deref(), Some("c1"));
     }
 
     #[test]
@@ -351,6 +390,14 @@ mod tests {
         let list = dir.path().join("list.json");
         std::fs::write(&list, "[1]").unwrap();
         let cases = [
+            (
+                "variant",
+                MintArgs {
+                    variant: Some("broken".into()),
+                    ..args()
+                },
+                "--variant: unknown variant \"broken\"; variants: expired,",
+            ),
             (
                 "preset",
                 MintArgs {

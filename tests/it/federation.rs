@@ -306,9 +306,10 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
     ))
     .await;
     let bad_keys = fake_peer(json_peer(json!({"keys": [
+        // An EC key with a point of the wrong size (EC keys are fine, this one is not).
         {"kty": "EC", "kid": "ec-key", "crv": "P-256", "alg": "ES256",
          "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-         "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
+         "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0AAAA"},
         {"kty": "RSA", "kid": "rsa-1024", "alg": "RS256", "use": "sig",
          "n": URL_SAFE_NO_PAD.encode([0xc3; 128]), "e": "AQAB"},
     ]})))
@@ -411,7 +412,7 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
         (&hang, "no answer within 2000 ms"),
         (&five_hundred, "HTTP 500"),
         (&not_json, "not JSON"),
-        (&bad_keys, "kty is \"EC\""),
+        (&bad_keys, "key ec-key: y is not 32 bytes"),
         (&bad_keys, "1024 bits"),
         (&redirect_loop, "redirects are not followed"),
         (&huge, "larger than 4194304 bytes"),

@@ -14,6 +14,7 @@
 //! - `issuers`: many issuers: configured, dynamic, isolation, persistence,
 //!   federation of named issuers across three real replicas.
 //! - `marker`: `X-Mock-Idp` on every response, `mock_idp` in discovery.
+//! - `toolkit`: algorithms, token variants, `typ`, the key rotation drill.
 //! - `offline`: `mock-idp mint`/`jwks`/`decode` against a real server's
 //!   persisted key and served JWKS; their errors.
 //!
@@ -36,3 +37,4 @@ mod oauth_federation;
 mod oauth_grants;
 mod offline;
 mod token;
+mod toolkit;

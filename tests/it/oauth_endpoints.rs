@@ -63,7 +63,9 @@ async fn discovery_lists_exactly_what_is_implemented() {
         );
         assert_eq!(
             doc["id_token_signing_alg_values_supported"],
-            json!(["RS256"]),
+            json!([
+                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"
+            ]),
             "{path}"
         );
         assert_eq!(

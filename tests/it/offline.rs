@@ -1,7 +1,8 @@
 //! The offline commands of the real binary: `mint` with the key a server
 //! persisted (verified against the JWKS that server serves, claims shaped
-//! as `POST /token`'s), `jwks` (the served bytes), `decode` (valid,
-//! tampered, expired, garbage, `--jwks` URL and file, stdin), and their
+//! as `POST /token`'s, every variant, ES256 and HS256), `jwks` (the served
+//! bytes), `decode` (valid, tampered, expired, each variant's defect,
+//! garbage, `--jwks` URL and file, stdin, `HS256_SECRET`), and their
 //! errors: no key (exit 2 naming PERSIST_KEYS_DIR, nothing written), bad
 //! flags (exit 2, one line), production (78).
 
@@ -139,7 +140,7 @@ async fn mint_signs_like_post_token_with_the_persisted_key() {
     let kid = server.own_kid().await;
 
     // (case, mint flags, the same request as POST /token JSON)
-    let cases: [(&str, &[&str], Value); 5] = [
+    let cases: [(&str, &[&str], Value); 6] = [
         ("defaults", &[], json!({})),
         (
             "sub, aud, expires_in",
@@ -180,6 +181,11 @@ async fn mint_signs_like_post_token_with_the_persisted_key() {
             ],
             json!({"aud": ["a", "b"], "iss": "https://other.test",
                    "claims": {"email": "x@y.test", "roles": ["admin"], "sid": null}}),
+        ),
+        (
+            "RFC 9068 access token",
+            &["--typ", "at+jwt", "--client-id", "c1"],
+            json!({"typ": "at+jwt", "client_id": "c1"}),
         ),
     ];
     for (case, flags, body) in cases {
@@ -287,6 +293,207 @@ async fn named_issuer_mint_and_jwks() {
     // The root key never signs for tenant.
     let root = minted(run(setup.cmd("mint root"), &["mint"]), "mint root");
     assert_ne!(jwt::kid(&root), jwt::kid(&token));
+}
+
+/// Each variant from `mint` is the one `POST /token` gives (same header,
+/// same claims), and `decode` against the served JWKS names its defect.
+#[tokio::test]
+async fn variants_match_post_token_and_decode_names_each_defect() {
+    let setup = Setup::new();
+    let server = setup.server();
+    let jwks_url = server.url("/.well-known/jwks.json");
+    // (variant, decode's verdict, a problem it must report, exit code)
+    let cases: [(&str, &str, Option<&str>, i32); 12] = [
+        ("expired", "valid", Some("expired 1h"), 0),
+        ("not_yet_valid", "valid", Some("not yet valid: nbf is "), 0),
+        ("wrong_issuer", "valid", None, 0),
+        ("wrong_audience", "valid", None, 0),
+        (
+            "bad_signature",
+            "invalid",
+            Some("the signature does not match"),
+            1,
+        ),
+        ("unknown_kid", "invalid", Some("unknown kid \"unknown-"), 1),
+        ("no_kid", "valid", Some("no kid in the header"), 0),
+        ("alg_none", "invalid", Some("alg is none"), 1),
+        (
+            "hs256_key_confusion",
+            "invalid",
+            Some("alg HS256 is an HMAC algorithm"),
+            1,
+        ),
+        ("missing_exp", "valid", Some("no exp"), 0),
+        ("missing_sub", "valid", Some("no sub"), 0),
+        ("wrong_typ", "valid", Some("typ is \"secevent+jwt\""), 0),
+    ];
+    for (variant, verdict, problem, code) in cases {
+        let cli_token = minted(
+            run(
+                setup.cmd(variant),
+                &["mint", "--sub", "v1", "--variant", variant],
+            ),
+            variant,
+        );
+        let server_token = server.token(json!({"sub": "v1", "variant": variant})).await;
+        let (mut cli_header, mut srv_header) = (raw_header(&cli_token), raw_header(&server_token));
+        if variant == "unknown_kid" {
+            assert_ne!(
+                cli_header["kid"], srv_header["kid"],
+                "a fresh unknown kid each time"
+            );
+            cli_header.remove("kid");
+            srv_header.remove("kid");
+        }
+        assert_eq!(cli_header, srv_header, "{variant}: header");
+        let (cli, srv) = (jwt::peek(&cli_token), jwt::peek(&server_token));
+        assert_eq!(shape(&cli), shape(&srv), "{variant}: claims");
+        let keys = |c: &Claims| c.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&cli), keys(&srv), "{variant}: claim names");
+
+        for (whose, token) in [("CLI", &cli_token), ("server", &server_token)] {
+            let what = format!("decode {whose} {variant}");
+            let exit = run(
+                mock_idp(&what).env("RUST_LOG", "warn"),
+                &["decode", token, "--jwks", &jwks_url],
+            );
+            let r = report(&exit, code, &what);
+            assert_eq!(r["signature"], verdict, "{what}: {r}");
+            let found = problems(&r);
+            match problem {
+                Some(p) => assert!(found.iter().any(|f| f.contains(p)), "{what}: {found:?}"),
+                None => assert!(found.is_empty(), "{what}: {found:?}"),
+            }
+        }
+    }
+}
+
+/// `jsonwebtoken` verification with the algorithm of the token's header and
+/// the served key of its `kid` (no audience check).
+fn verify_any(jwks: &JwkSet, token: &str) -> Claims {
+    let header = jwt::header(token);
+    let kid = header.kid.clone().expect("a kid");
+    let jwk = jwks
+        .find(&kid)
+        .unwrap_or_else(|| panic!("kid {kid} not in the served JWKS"));
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.leeway = 0;
+    validation.validate_aud = false;
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .unwrap_or_else(|e| panic!("{:?} token does not verify: {e}", header.alg))
+        .claims
+}
+
+/// `ALG` picks the key: ES256 from the file a server wrote on the first
+/// ES256 request, EdDSA refused while no server has made one; HS256 from
+/// `HS256_SECRET`, with no key file at all.
+#[tokio::test]
+async fn algorithms_use_the_persisted_key_of_each() {
+    let setup = Setup::new();
+    let server = setup.server();
+    let server_es = server.token(json!({"sub": "e1", "alg": "ES256"})).await;
+    let served = server.jwks().await;
+    assert_eq!(served.keys.len(), 2, "RS256 and, from now on, ES256");
+
+    let cli_es = minted(
+        run(
+            setup.cmd("ES256").env("ALG", "ES256"),
+            &["mint", "--sub", "e1"],
+        ),
+        "ES256",
+    );
+    assert_eq!(jwt::header(&cli_es).alg, jsonwebtoken::Algorithm::ES256);
+    assert_eq!(
+        jwt::kid(&cli_es),
+        jwt::kid(&server_es),
+        "the server's ES256 key"
+    );
+    assert_eq!(
+        shape(&verify_any(&served, &cli_es)),
+        shape(&verify_any(&served, &server_es))
+    );
+    let exit = run(setup.cmd("jwks ES256").env("ALG", "ES256"), &["jwks"]);
+    assert_eq!(exit.code, 0, "{}", exit.stderr);
+    let printed: JwkSet = serde_json::from_str(&exit.stdout).unwrap();
+    assert_eq!(printed.keys.len(), 1);
+    assert_eq!(
+        serde_json::to_value(&printed.keys[0]).unwrap(),
+        serde_json::to_value(served.find(&jwt::kid(&cli_es)).unwrap()).unwrap(),
+        "what a server with ALG=ES256 serves: its ES256 key"
+    );
+    let r = report(
+        &run(
+            mock_idp("decode ES256").env("RUST_LOG", "warn"),
+            &[
+                "decode",
+                &cli_es,
+                "--jwks",
+                &server.url("/.well-known/jwks.json"),
+            ],
+        ),
+        0,
+        "decode ES256",
+    );
+    assert_eq!(r["signature"], "valid", "{r}");
+
+    let before = listing(&setup.keys);
+    let exit = run(setup.cmd("EdDSA").env("ALG", "EdDSA"), &["mint"]);
+    refused(&exit, 2, "private-eddsa.pem", "EdDSA without a key");
+    assert!(exit.stderr.contains("PERSIST_KEYS_DIR"), "{}", exit.stderr);
+    assert_eq!(listing(&setup.keys), before, "nothing written");
+
+    // HS256: the secret is the key; no PERSIST_KEYS_DIR needed.
+    const SECRET: &str = "offline-test-secret";
+    let hs = minted(
+        run(
+            mock_idp("HS256")
+                .env("RUST_LOG", "warn")
+                .env("ALG", "HS256")
+                .env("HS256_SECRET", SECRET),
+            &["mint", "--sub", "h1"],
+        ),
+        "HS256",
+    );
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.validate_aud = false;
+    let claims = jsonwebtoken::decode::<Claims>(
+        &hs,
+        &jsonwebtoken::DecodingKey::from_secret(SECRET.as_bytes()),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(claims["sub"], "h1");
+    let decode = |what: &str, secret: Option<&str>| {
+        let mut cmd = mock_idp(what).env("RUST_LOG", "warn");
+        if let Some(secret) = secret {
+            cmd = cmd.env("HS256_SECRET", secret);
+        }
+        run(cmd, &["decode", &hs])
+    };
+    let r = report(
+        &decode("HS256 with the secret", Some(SECRET)),
+        0,
+        "with the secret",
+    );
+    assert_eq!(
+        (r["signature"].as_str(), problems(&r).len()),
+        (Some("valid"), 0),
+        "{r}"
+    );
+    let r = report(
+        &decode("HS256, wrong secret", Some("other")),
+        1,
+        "wrong secret",
+    );
+    assert_eq!(r["signature"], "invalid", "{r}");
+    let r = report(&decode("HS256, no secret", None), 0, "no secret");
+    assert_eq!(r["signature"], "unchecked", "{r}");
+    assert!(
+        problems(&r)[0].starts_with("alg HS256 is an HMAC algorithm"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -574,6 +781,18 @@ async fn decode_reports_signature_and_problems() {
             exit.stderr
         );
     }
+}
+
+/// The JOSE header as JSON (also for `alg: none`, which jsonwebtoken refuses to parse).
+fn raw_header(token: &str) -> Claims {
+    use base64::Engine;
+    let part = token.split('.').next().unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 fn base64_url(value: &Value) -> String {
