@@ -11,7 +11,8 @@
 //! # Layout
 //!
 //! Dependencies run one way: `http -> issuer -> {claims, clients, jwt, keys}`,
-//! `federation -> {issuer::paths, keys}`, `config` and `cli` are leaves;
+//! `federation -> {issuer::paths, keys}`, `offline -> {config, issuer, keys,
+//! federation::fetch}` (no HTTP server), `config` and `cli` are leaves;
 //! [`server`] wires them together.
 //!
 //! - [`cli`]: clap definitions; every option is a flag and an environment variable.
