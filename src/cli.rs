@@ -2,11 +2,9 @@
 //! flag wins); a YAML config file (`--config`) is the lowest layer. Options
 //! are `Option`s here so [`crate::config`] can tell "not given" from a default.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A mock OAuth 2.0 / OpenID Connect identity provider for test stacks.
 /// Never run it in production: it refuses to start when NODE_ENV or APP_ENV
@@ -20,70 +18,6 @@ pub struct Cli {
     /// Options shared by every subcommand.
     #[command(flatten)]
     pub opts: Opts,
-}
-
-impl Cli {
-    /// Parses `args` (the first is the program name), or prints the
-    /// command-line error and returns the exit code: help and `--version` on
-    /// stdout with 0, errors on stderr with 2. The errors of `mint`, `jwks`
-    /// and `decode` are one line (scripts log them), the others clap's usual
-    /// text with its usage hint.
-    pub fn parse_or_exit_code<I, T>(args: I) -> Result<Cli, ExitCode>
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<OsString> + Clone,
-    {
-        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-        let e = match Cli::try_parse_from(&args) {
-            Ok(cli) => return Ok(cli),
-            Err(e) => e,
-        };
-        if !e.use_stderr() {
-            // --help / --version: not an error.
-            let _ = e.print();
-            return Err(ExitCode::SUCCESS);
-        }
-        // Which subcommand was meant, whatever else is wrong.
-        let meant = Cli::command()
-            .ignore_errors(true)
-            .try_get_matches_from(&args)
-            .ok()
-            .and_then(|m| m.subcommand_name().map(str::to_string));
-        match meant.as_deref() {
-            Some(name @ ("mint" | "jwks" | "decode")) => {
-                eprintln!(
-                    "mock-idp {name}: {}",
-                    one_line(&e.render().to_string(), name)
-                );
-            }
-            _ => {
-                let _ = e.print();
-            }
-        }
-        Err(ExitCode::from(2))
-    }
-}
-
-/// clap's error text as one line: the error, then its tips in parentheses,
-/// without the usage block.
-fn one_line(rendered: &str, subcommand: &str) -> String {
-    let mut lines = rendered
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"));
-    let first = lines.next().unwrap_or("invalid command line");
-    let mut out = first.strip_prefix("error: ").unwrap_or(first).to_string();
-    let (tips, details): (Vec<&str>, Vec<&str>) = lines.partition(|l| l.starts_with("tip:"));
-    for detail in details {
-        // e.g. the names under "the following required arguments were not provided:"
-        out.push(' ');
-        out.push_str(detail);
-    }
-    if !tips.is_empty() {
-        out.push_str(&format!(" ({})", tips.join("; ")));
-    }
-    out.push_str(&format!("; see `mock-idp {subcommand} --help`"));
-    out
 }
 
 /// Subcommands.

@@ -603,11 +603,13 @@ fn bad_flags_and_production_are_refused_in_one_line() {
         let exit = run(setup.cmd(case), &args);
         refused(&exit, code, needle, case);
         assert!(
-            exit.stderr.starts_with("mock-idp mint: "),
+            exit.stderr.starts_with("mock-idp"),
             "{case}: {}",
             exit.stderr
         );
     }
+    let exit = run(setup.cmd("decode without a token"), &["decode"]);
+    refused(&exit, 2, "<TOKEN>", "decode without a token");
     let exit = run(
         setup
             .cmd("dynamic issuers off")
