@@ -40,9 +40,13 @@ pub fn router() -> Router<SharedState> {
     }
     let mut router = Router::new();
     for (path, (endpoint, profiles)) in root {
+        // The empty path (Keycloak's realm document, `/realms/{name}`) has
+        // no root form: `/` is the workbench page of every issuer.
+        if path.is_empty() {
+            continue;
+        }
         let gate = ProfileGate { profiles, path };
-        let at = if path.is_empty() { "/" } else { path };
-        router = router.route(at, endpoint_route(endpoint).layer(Extension(gate)));
+        router = router.route(path, endpoint_route(endpoint).layer(Extension(gate)));
     }
     for ((path, realm), (endpoint, profiles)) in named {
         let gate = ProfileGate { profiles, path };
