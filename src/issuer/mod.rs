@@ -21,6 +21,9 @@
 //!   X.509 certificates, persona-backed userinfo claims.
 //! - [`pkce`], [`spent`], [`clock`]: RFC 7636, replay protection, time.
 //! - [`registry`]: the root issuer, named issuers, names, federation input.
+//! - [`lifecycle`]: the token lifecycle service of `jwt-auth-service`
+//!   issuers (pairs, renewal, streams, revocation, its `/authorize`).
+//! - [`ext_authz`]: the external authorization check of every issuer.
 
 pub mod artifacts;
 pub mod authorize;
@@ -28,9 +31,11 @@ pub mod client;
 pub mod clock;
 pub mod discovery;
 pub mod error;
+pub mod ext_authz;
 pub mod form;
 pub mod grant;
 pub mod inspect;
+pub mod lifecycle;
 pub mod paths;
 pub mod pkce;
 pub mod profile;
@@ -87,6 +92,8 @@ pub struct Settings {
     pub alg: Alg,
     /// The HS256 secret (`hs256_secret`, `HS256_SECRET` for the root).
     pub hs256_secret: Option<Secret>,
+    /// Auto-renewal of the lifecycle service (`jwt-auth-service` issuers).
+    pub renewal: lifecycle::RenewalSettings,
 }
 
 /// What a request brings to the core besides its parameters: the
@@ -200,6 +207,8 @@ pub struct Issuer {
     spent: spent::SpentJtis,
     clock: Clock,
     counters: TokenCounters,
+    /// The token lifecycle service (profile `jwt-auth-service` only).
+    lifecycle: Option<lifecycle::Lifecycle>,
 }
 
 fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {
@@ -227,7 +236,10 @@ impl Issuer {
             (None, DefaultIss::Fixed(iss)) => Some(iss),
             (None, DefaultIss::Mount { .. }) => None,
         };
+        let lifecycle = (settings.profile == Profile::JwtAuthService)
+            .then(|| lifecycle::Lifecycle::new(settings.renewal, settings.replay_capacity));
         Issuer {
+            lifecycle,
             spent: spent::SpentJtis::with_capacity(settings.replay_capacity),
             settings,
             mount,
@@ -708,6 +720,7 @@ pub(crate) mod testing {
             profile_options: ProfileOptions::default(),
             alg: Alg::RS256,
             hs256_secret: None,
+            renewal: lifecycle::RenewalSettings::default(),
         }
     }
 
