@@ -19,6 +19,9 @@
 //!   against the JWKS at the profile's path, Google's X.509 certificates.
 //! - `workbench`: the page and JSON index at `/` and `<mount>/`, its CSP and
 //!   assets, `_admin/users`, the built-in `workbench` client over HTTP.
+//! - `lifecycle`: the token lifecycle service (`jwt-auth-service` issuers)
+//!   over HTTP, its event stream, ext-authz on every issuer, revocations
+//!   across two real replicas.
 //! - `offline`: `mock-idp mint`/`jwks`/`decode` against a real server's
 //!   persisted key and served JWKS; their errors.
 //!
@@ -34,6 +37,7 @@ mod federation;
 mod federation_dns;
 mod issuers;
 mod jwks;
+mod lifecycle;
 mod marker;
 mod oauth_code;
 mod oauth_endpoints;
