@@ -17,6 +17,11 @@
 //! - `toolkit`: algorithms, token variants, `typ`, the key rotation drill.
 //! - `profiles`: each provider profile's paths and mount, tokens verified
 //!   against the JWKS at the profile's path, Google's X.509 certificates.
+//! - `testing_helper`: `mock_idp::testing::MockIdp` as its docs say.
+//! - `workbench`: the page and JSON index at `/` and `<mount>/`, its CSP and
+//!   assets, `_admin/users`, the built-in `workbench` client over HTTP.
+//! - `offline`: `mock-idp mint`/`jwks`/`decode` against a real server's
+//!   persisted key and served JWKS; their errors.
 //!
 //! Run one area with `cargo nextest run --test it oauth_code::` (or
 //! `cargo test --test it oauth_code::`).
@@ -35,6 +40,9 @@ mod oauth_code;
 mod oauth_endpoints;
 mod oauth_federation;
 mod oauth_grants;
+mod offline;
 mod profiles;
+mod testing_helper;
 mod token;
 mod toolkit;
+mod workbench;

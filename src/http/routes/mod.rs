@@ -5,6 +5,7 @@
 //! ([`profile`]).
 
 pub mod admin_keys;
+pub mod admin_users;
 pub mod authorize;
 pub mod discovery;
 pub mod introspect;
@@ -14,6 +15,7 @@ pub mod profile;
 pub mod server;
 pub mod token;
 pub mod userinfo;
+pub mod workbench;
 
 use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;

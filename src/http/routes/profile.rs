@@ -1,6 +1,7 @@
 //! Each profile's own paths ([`crate::profiles::Shape::paths`]): every
 //! distinct path is registered once, at the root and under the profile's
-//! mount (`/{issuer}` or `/realms/{issuer}`), with the generic handler of
+//! mount (`/{issuer}` or `/realms/{issuer}`; Keycloak's realm document, at
+//! the mount itself, for named issuers only), with the generic handler of
 //! its [`Endpoint`] and a [`ProfileGate`] naming the profiles that have it
 //! (an issuer of another profile answers a JSON 404). Also the two
 //! endpoints only a profile has: Google's `kid -> X.509 PEM` map and
@@ -39,10 +40,11 @@ pub fn router() -> Router<SharedState> {
         }
     }
     let mut router = Router::new();
-    for (path, (endpoint, profiles)) in root {
+    // A path equal to the mount (Keycloak's realm document) exists for named
+    // issuers only: the root's `/` is the workbench.
+    for (path, (endpoint, profiles)) in root.into_iter().filter(|(p, _)| !p.is_empty()) {
         let gate = ProfileGate { profiles, path };
-        let at = if path.is_empty() { "/" } else { path };
-        router = router.route(at, endpoint_route(endpoint).layer(Extension(gate)));
+        router = router.route(path, endpoint_route(endpoint).layer(Extension(gate)));
     }
     for ((path, realm), (endpoint, profiles)) in named {
         let gate = ProfileGate { profiles, path };

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::http::SharedState;
 use crate::http::extract::BaseUrl;
+use crate::issuer::Issuer;
 use crate::issuer::paths::server;
 use crate::profiles::Endpoint;
 
@@ -39,30 +40,37 @@ pub async fn health_get(State(state): State<SharedState>) -> Json<Value> {
 
 /// `GET /issuers`: every issuer, the root first (`"name": ""`).
 pub async fn issuers_get(State(state): State<SharedState>, BaseUrl(base): BaseUrl) -> Json<Value> {
+    Json(issuers_doc(&state, &base))
+}
+
+/// The `GET /issuers` document for a client that reached the server at `base`.
+pub fn issuers_doc(state: &SharedState, base: &str) -> Value {
     let list: Vec<Value> = state
         .issuers
         .all()
         .iter()
-        .map(|issuer| {
-            let url = |endpoint: Endpoint| {
-                format!("{base}{}{}", issuer.mount(), issuer.endpoint_path(endpoint))
-            };
-            json!({
-                "name": issuer.name(),
-                "iss": issuer.iss(&base),
-                "profile": issuer.profile(),
-                "mount": if issuer.is_root() { "/" } else { issuer.mount() },
-                "discovery": url(Endpoint::Discovery),
-                "jwks_uri": url(Endpoint::Jwks),
-                "token_endpoint": url(Endpoint::Token),
-                "kids": issuer.keys().merged().kids(),
-            })
-        })
+        .map(|issuer| issuer_entry(issuer, base))
         .collect();
-    Json(json!({
+    json!({
         "issuers": list,
         "dynamic_issuers": state.issuers.dynamic(),
-    }))
+    })
+}
+
+/// One issuer's entry in the `GET /issuers` document.
+pub fn issuer_entry(issuer: &Issuer, base: &str) -> Value {
+    let url =
+        |endpoint: Endpoint| format!("{base}{}{}", issuer.mount(), issuer.endpoint_path(endpoint));
+    json!({
+        "name": issuer.name(),
+        "iss": issuer.iss(base),
+        "profile": issuer.profile(),
+        "mount": if issuer.is_root() { "/" } else { issuer.mount() },
+        "discovery": url(Endpoint::Discovery),
+        "jwks_uri": url(Endpoint::Jwks),
+        "token_endpoint": url(Endpoint::Token),
+        "kids": issuer.keys().merged().kids(),
+    })
 }
 
 /// `GET /cluster`: federation settings, peers, and per issuer the own and
