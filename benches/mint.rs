@@ -2,7 +2,8 @@
 //! signing (key parsed once), the whole mint, minting through the issuer core
 //! for the root and a named issuer, minting under every profile (one issuer
 //! each, the same full persona), and serving the JWKS through the router.
-//! Run: `cargo bench --bench mint` (`-- issuer_mint_profile` for the profiles).
+//! Run: `cargo bench --bench mint` (`-- _profile` for the profiles: claims
+//! alone, then the whole mint).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
@@ -136,6 +137,22 @@ fn bench_profiles(c: &mut Criterion) {
     .unwrap();
     let req: MintRequest =
         serde_json::from_value(json!({"user": "alice", "scope": "openid read:reports"})).unwrap();
+    // The only work that depends on the profile: building the claims.
+    let users = parse_users(FULL_PERSONA).unwrap();
+    let aud = claims::Audience::One("https://api.example".into());
+    let mut group = c.benchmark_group("claims_build_profile");
+    for profile in Profile::ALL {
+        let ctx = claims::MintContext {
+            profile,
+            audience: Some(&aud),
+            ..claims::MintContext::new("https://issuer.local", &users)
+        };
+        let now = mock_idp::unix_now();
+        group.bench_function(profile.as_str(), |b| {
+            b.iter(|| claims::build(black_box(&req), &ctx, now).unwrap())
+        });
+    }
+    group.finish();
     let rc = RequestCtx::new("http://h");
     let mut group = c.benchmark_group("issuer_mint_profile");
     for profile in Profile::ALL {

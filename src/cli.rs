@@ -60,7 +60,8 @@ pub struct MintArgs {
     /// A persona of the users file (USERS_FILE or `users:`); its fields are the base.
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// Claim set: clerk (Clerk session token v2) or plain [default: clerk].
+    /// Claim shape: any profile (clerk, plain, auth0, keycloak, entra, google,
+    /// cognito, jwt-auth-service) [default: the issuer's profile, clerk].
     #[arg(long)]
     pub preset: Option<String>,
     /// Organisation id (`o.id` with clerk, `org_id` with plain).
@@ -169,7 +170,8 @@ pub struct Opts {
     #[arg(long, env = "TOKEN_TTL", global = true, value_name = "SECONDS")]
     pub token_ttl: Option<i64>,
     /// Fixed key id; `dev-key` reproduces the classic fixed id [default: RFC 7638 thumbprint].
-    #[arg(long, env = "KID", global = true)]
+    /// A value may start with `-` (a thumbprint can).
+    #[arg(long, env = "KID", global = true, allow_hyphen_values = true)]
     pub kid: Option<String>,
     /// Directory for private.pem/public.pem so restarts keep the key [default: key in memory only].
     #[arg(long, env = "PERSIST_KEYS_DIR", global = true, value_name = "DIR")]

@@ -671,6 +671,12 @@ impl Config {
             return err("--alg / ALG: HS256 needs a secret; set --hs256-secret / HS256_SECRET");
         }
 
+        let host = opts
+            .host
+            .clone()
+            .or(file.host)
+            .unwrap_or_else(|| DEFAULT_HOST.into());
+        check_host(&host)?;
         let authorized_party = non_empty(
             opts.authorized_party
                 .clone()
@@ -700,12 +706,6 @@ impl Config {
             "--auto-renew-worker-interval / AUTO_RENEW_WORKER_INTERVAL",
         )?;
 
-        let host = opts
-            .host
-            .clone()
-            .or(file.host)
-            .unwrap_or_else(|| DEFAULT_HOST.into());
-        check_host(&host)?;
         Ok(Config {
             host,
             port: opts.port.or(file.port).unwrap_or(DEFAULT_PORT),
@@ -1186,6 +1186,14 @@ mod tests {
                 "issuers.a.clients[1]",
             ),
             ("issuers: {a: {tokn_ttl: 5}}", "unknown field `tokn_ttl`"),
+            (
+                "issuers: {a: {profile: okta}}",
+                "unknown profile \"okta\"; the profiles are: clerk",
+            ),
+            (
+                "issuers: {a: {cognito_region: 'US East'}}",
+                "issuers.a.cognito_region",
+            ),
             ("users_file: missing.yaml", "users_file"),
         ];
         for (yaml, want) in cases {
@@ -1204,5 +1212,40 @@ mod tests {
         std::fs::write(&path, "users_file: team.yaml").unwrap();
         let c = Config::from_layers(&Opts::default(), load_file(&path).unwrap()).unwrap();
         assert!(c.users.contains_key("carol"));
+    }
+
+    #[test]
+    fn profile_settings_root_and_named() {
+        let c = Config::from_layers(
+            &Opts::default(),
+            file("profile: auth0\nauthorized_party: http://app\nclaims_namespace: https://ns/\n\
+                  issuers:\n  kc: {profile: keycloak, tenant_id: t1, cognito_region: eu-west-1}\n  plain: {}\n"),
+        )
+        .unwrap();
+        assert_eq!(c.profile, Profile::Auth0);
+        assert_eq!(c.authorized_party.as_deref(), Some("http://app"));
+        assert_eq!(c.claims_namespace.as_deref(), Some("https://ns/"));
+        let kc = &c.issuers["kc"];
+        assert_eq!(kc.profile, Some(Profile::Keycloak));
+        assert_eq!(
+            (kc.tenant_id.as_deref(), kc.cognito_region.as_deref()),
+            (Some("t1"), Some("eu-west-1"))
+        );
+        assert_eq!(c.issuers["plain"].profile, None, "inherited when built");
+        let opts = Opts {
+            profile: Some(Profile::Google),
+            cognito_region: Some("Not A Region".into()),
+            ..Opts::default()
+        };
+        let e = Config::from_layers(&opts, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--cognito-region / COGNITO_REGION"), "{e}");
+        let opts = Opts {
+            profile: Some(Profile::Google),
+            ..Opts::default()
+        };
+        let c = Config::from_layers(&opts, file("profile: entra")).unwrap();
+        assert_eq!(c.profile, Profile::Google, "the flag wins over the file");
     }
 }

@@ -37,6 +37,8 @@
 //! - [`metrics`]: Prometheus counters (per issuer) and latency histograms.
 //! - [`server`]: `load_state(config)` and `run(listener, state, shutdown)`.
 //! - [`healthcheck`]: the `mock-idp healthcheck` client for shell-less images.
+//! - `testing` (cargo feature `testing`): `MockIdp`, an in-process mock-idp
+//!   for Rust tests.
 //! - [`offline`]: `mock-idp mint`, `jwks` and `decode`: the persisted key
 //!   used with no server, and a JWT decoder that says what a verifier would.
 
@@ -56,6 +58,8 @@ pub mod prod_guard;
 pub mod profiles;
 pub mod random;
 pub mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// A UNIX time as `2024-01-31T12:00:00Z` (RFC 3339, proleptic Gregorian, UTC).
 pub fn rfc3339(unix: i64) -> String {

@@ -46,6 +46,9 @@ pub struct ProfileGate {
     pub path: &'static str,
 }
 
+// One bit per profile.
+const _: () = assert!(Profile::ALL.len() <= 32);
+
 impl ProfileGate {
     /// Whether `profile` serves this path.
     pub fn allows(&self, profile: Profile) -> bool {
@@ -67,27 +70,29 @@ impl FromRequestParts<SharedState> for Iss {
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
         let name = issuer_name(parts).await;
         let at = parts.extensions.get::<MountAt>().map_or(At::Named, |m| m.0);
+        // Checked before the lookup, which may create a dynamic issuer.
+        if let Some(gate) = parts.extensions.get::<ProfileGate>() {
+            let profile = state.issuers.profile_at(name.as_deref(), at);
+            if !gate.allows(profile) {
+                let owners: Vec<&str> = Profile::ALL
+                    .into_iter()
+                    .filter(|p| gate.allows(*p))
+                    .map(Profile::as_str)
+                    .collect();
+                return Err(ApiError::NotFound(format!(
+                    "no endpoint at {}: {} is a path of the {} profile, and issuer {:?} has \
+                     profile {profile}",
+                    parts.uri.path(),
+                    if gate.path.is_empty() { "/" } else { gate.path },
+                    owners.join("/"),
+                    name.as_deref().unwrap_or(""),
+                )));
+            }
+        }
         let issuer = state
             .issuers
             .get_at(name.as_deref(), at)
             .map_err(|e| ApiError::NotFound(e.to_string()))?;
-        if let Some(gate) = parts.extensions.get::<ProfileGate>()
-            && !gate.allows(issuer.profile())
-        {
-            let owners: Vec<&str> = Profile::ALL
-                .into_iter()
-                .filter(|p| gate.allows(*p))
-                .map(Profile::as_str)
-                .collect();
-            return Err(ApiError::NotFound(format!(
-                "no endpoint at {}: {} is a path of the {} profile, and issuer {:?} has profile {}",
-                parts.uri.path(),
-                if gate.path.is_empty() { "/" } else { gate.path },
-                owners.join("/"),
-                issuer.name(),
-                issuer.profile()
-            )));
-        }
         issuer.ready().await?;
         Ok(Iss(issuer))
     }

@@ -372,6 +372,10 @@ mod tests {
         use crate::issuer::{RequestCtx, Settings, TokenResponse, testing};
 
         const BASE: &str = "http://127.0.0.1:8081";
+        const RC: RequestCtx<'static> = RequestCtx {
+            base: BASE,
+            origin: None,
+        };
         // RFC 7636 appendix B.
         const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -444,7 +448,7 @@ mod tests {
                 ("code_verifier", VERIFIER),
             ])
             .unwrap();
-            issuer.token(&RequestCtx::new(BASE), None, &form(&body))
+            issuer.token(&RC, None, &form(&body))
         }
 
         #[test]
@@ -502,9 +506,7 @@ mod tests {
                     tokens.refresh_token.unwrap()
                 );
                 assert!(
-                    issuer
-                        .token(&RequestCtx::new(BASE), None, &form(&refresh))
-                        .is_ok(),
+                    issuer.token(&RC, None, &form(&refresh)).is_ok(),
                     "strict={strict}"
                 );
                 // The verifier is checked: a code exchanged without it fails.
@@ -512,7 +514,7 @@ mod tests {
                 let code = param(&url, "code").unwrap();
                 let e = issuer
                     .token(
-                        &RequestCtx::new(BASE),
+                        &RC,
                         None,
                         &form(&format!(
                             "grant_type=authorization_code&client_id=workbench&code={code}&redirect_uri={page}"
@@ -562,7 +564,7 @@ mod tests {
                 for grant in ["password&username=alice", "client_credentials"] {
                     let e = issuer
                         .token(
-                            &RequestCtx::new(BASE),
+                            &RC,
                             None,
                             &form(&format!("grant_type={grant}&client_id=workbench")),
                         )
@@ -587,7 +589,7 @@ mod tests {
             assert!(message.contains("unknown client \"mallory\""), "{message}");
             let e = issuer
                 .token(
-                    &RequestCtx::new(BASE),
+                    &RC,
                     None,
                     &form("grant_type=authorization_code&client_id=mallory&code=x"),
                 )
@@ -615,7 +617,7 @@ mod tests {
             assert!(message.contains("is not registered"), "{message}");
             let e = issuer
                 .token(
-                    &RequestCtx::new(BASE),
+                    &RC,
                     None,
                     &form("grant_type=refresh_token&client_id=workbench&refresh_token=x"),
                 )

@@ -66,6 +66,12 @@ pub struct UserGrant<'a> {
     pub grant: GrantType,
 }
 
+/// The username of a login that is no persona (the name typed); `None`
+/// for a persona, whose `username` (default: its name) applies.
+fn login_username(login: &Login) -> Option<String> {
+    login.user.is_none().then(|| login.sub.clone())
+}
+
 /// `audience` (or `resource`, RFC 8707) of a token request.
 fn asked_audience(form: &Form) -> Option<Audience> {
     form.non_empty("audience")
@@ -412,6 +418,8 @@ impl Issuer {
             &MintRequest {
                 user: grant.login.user.clone(),
                 sub: Some(grant.login.sub.clone()),
+                // A login that is no persona: the name typed is the username.
+                username: login_username(grant.login),
                 aud: grant
                     .audience
                     .clone()
@@ -476,6 +484,7 @@ impl Issuer {
             &MintRequest {
                 user: grant.login.user.clone(),
                 sub: Some(grant.login.sub.clone()),
+                username: login_username(grant.login),
                 scope: grant.scope.clone(),
                 claims: Some(extra),
                 ..MintRequest::default()

@@ -121,7 +121,7 @@ impl fmt::Display for LookupError {
                 mount,
             } => write!(
                 f,
-                "no issuer {name:?} here: it is a {profile} issuer, its endpoints are under {mount}"
+                "no issuer {name:?} here: it has profile {profile}, its endpoints are under {mount}"
             ),
         }
     }
@@ -309,6 +309,20 @@ impl Registry {
 
     fn named_map(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Issuer>>> {
         self.named.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The profile of the issuer a request names at `at`: the existing
+    /// issuer's, else the one a dynamic issuer would be created with (so a
+    /// request to another profile's path creates nothing).
+    pub fn profile_at(&self, name: Option<&str>, at: At) -> Profile {
+        match name.and_then(|n| self.named_map().get(n).map(|i| i.profile())) {
+            Some(existing) => existing,
+            None if name.is_none() => self.root.profile(),
+            None => match at {
+                At::Realm => Profile::Keycloak,
+                At::Named => self.template.settings.profile,
+            },
+        }
     }
 
     /// The issuer `name` (`None` = root) as reached at `/{name}`, creating
@@ -551,11 +565,11 @@ mod tests {
         assert_eq!(kc.mount(), "/realms/kc");
         let e = r.get_at(Some("kc"), At::Named).unwrap_err().to_string();
         assert!(
-            e.contains("keycloak issuer") && e.contains("/realms/kc"),
+            e.contains("profile keycloak") && e.contains("/realms/kc"),
             "{e}"
         );
         let e = r.get_at(Some("a"), At::Realm).unwrap_err().to_string();
-        assert!(e.contains("clerk issuer") && e.contains("under /a"), "{e}");
+        assert!(e.contains("profile clerk") && e.contains("under /a"), "{e}");
         // A root profile of keycloak never creates an issuer at /{name}.
         let mut t = template();
         t.settings.profile = Profile::Keycloak;

@@ -50,11 +50,6 @@ impl Shape for Auth0 {
         }
     }
 
-    fn discovery(&self, doc: &mut Map<String, Value>, _settings: &ProfileSettings) {
-        doc.insert("subject_types_supported".into(), json!(["public"]));
-        doc.insert("request_uri_parameter_supported".into(), json!(false));
-    }
-
     fn userinfo(&self, s: &Subject<'_>) -> Map<String, Value> {
         oidc_profile(s, Some("nickname"))
     }

@@ -93,7 +93,6 @@ impl Shape for Entra {
         doc.insert("cloud_instance_name".into(), json!("microsoftonline.com"));
         doc.insert("tenant_region_scope".into(), json!("NA"));
         doc.insert("msgraph_host".into(), json!("graph.microsoft.com"));
-        doc.insert("request_uri_parameter_supported".into(), json!(false));
     }
 }
 

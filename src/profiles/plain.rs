@@ -7,10 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{
-    Shape, Shaped, TokenInput, TokenKind, id_token_base, oidc_profile, put_list, put_str,
-    registered,
-};
+use super::{Shape, Shaped, TokenInput, TokenKind, id_token_base, put_list, put_str, registered};
 use crate::random::{self, Alphabet, RandomError};
 
 /// The `plain` profile.
@@ -77,11 +74,6 @@ pub fn mapping(c: &mut Map<String, Value>, t: &TokenInput<'_>) {
     put_str(c, "org_id", s.org_id);
     put_str(c, "org_role", s.org_role);
     put_str(c, "org_slug", s.org_slug);
-}
-
-/// The profile claims `userinfo` adds: see [`oidc_profile`].
-pub fn userinfo(t: &super::Subject<'_>) -> Map<String, Value> {
-    oidc_profile(t, Some("preferred_username"))
 }
 
 #[cfg(test)]

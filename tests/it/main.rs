@@ -17,6 +17,7 @@
 //! - `toolkit`: algorithms, token variants, `typ`, the key rotation drill.
 //! - `profiles`: each provider profile's paths and mount, tokens verified
 //!   against the JWKS at the profile's path, Google's X.509 certificates.
+//! - `testing_helper`: `mock_idp::testing::MockIdp` as its docs say.
 //! - `workbench`: the page and JSON index at `/` and `<mount>/`, its CSP and
 //!   assets, `_admin/users`, the built-in `workbench` client over HTTP.
 //! - `lifecycle`: the token lifecycle service (`jwt-auth-service` issuers)
@@ -45,6 +46,7 @@ mod oauth_federation;
 mod oauth_grants;
 mod offline;
 mod profiles;
+mod testing_helper;
 mod token;
 mod toolkit;
 mod workbench;

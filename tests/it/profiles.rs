@@ -272,12 +272,12 @@ async fn keycloak_realm_layout() {
 
     // Keycloak issuers live under /realms only, and others never there.
     for (path, what) in [
-        ("/kc/jwks", "keycloak issuer"),
-        ("/kc/.well-known/openid-configuration", "keycloak issuer"),
-        ("/realms/auth0/.well-known/jwks.json", "auth0 issuer"),
+        ("/kc/jwks", "profile keycloak"),
+        ("/kc/.well-known/openid-configuration", "profile keycloak"),
+        ("/realms/auth0/.well-known/jwks.json", "profile auth0"),
         (
             "/realms/auth0/protocol/openid-connect/certs",
-            "auth0 issuer",
+            "profile auth0",
         ),
     ] {
         let (status, body) = get(&app, path).await;

@@ -1,6 +1,7 @@
 //! Each profile's own paths ([`crate::profiles::Shape::paths`]): every
 //! distinct path is registered once, at the root and under the profile's
-//! mount (`/{issuer}` or `/realms/{issuer}`), with the generic handler of
+//! mount (`/{issuer}` or `/realms/{issuer}`; Keycloak's realm document, at
+//! the mount itself, for named issuers only), with the generic handler of
 //! its [`Endpoint`] and a [`ProfileGate`] naming the profiles that have it
 //! (an issuer of another profile answers a JSON 404). Also the two
 //! endpoints only a profile has: Google's `kid -> X.509 PEM` map and
@@ -39,12 +40,9 @@ pub fn router() -> Router<SharedState> {
         }
     }
     let mut router = Router::new();
-    for (path, (endpoint, profiles)) in root {
-        // The empty path (Keycloak's realm document, `/realms/{name}`) has
-        // no root form: `/` is the workbench page of every issuer.
-        if path.is_empty() {
-            continue;
-        }
+    // A path equal to the mount (Keycloak's realm document) exists for named
+    // issuers only: the root's `/` is the workbench.
+    for (path, (endpoint, profiles)) in root.into_iter().filter(|(p, _)| !p.is_empty()) {
         let gate = ProfileGate { profiles, path };
         router = router.route(path, endpoint_route(endpoint).layer(Extension(gate)));
     }
