@@ -181,7 +181,14 @@ fn bench_ext_authz(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let state = server::load_state(Config::default()).unwrap();
+    let users =
+        parse_users("alice: {sub: user_alice, org_id: org_1, org_role: admin, org_slug: acme}")
+            .unwrap();
+    let state = server::load_state(Config {
+        users,
+        ..Config::default()
+    })
+    .unwrap();
     let root = state.issuers.root().clone();
     let token = root
         .mint(&RequestCtx::new("http://h"), &request())
