@@ -18,12 +18,15 @@
 //! - [`discovery`]: the OpenID Connect / RFC 8414 metadata document.
 //! - [`paths`]: endpoint paths, shared by the router and discovery.
 //! - [`pkce`], [`spent`], [`clock`]: RFC 7636, replay protection, time.
+//! - [`controls`]: test controls (`/_admin`): runtime personas and clients,
+//!   faults, the request ledger, reset.
 //! - [`registry`]: the root issuer, named issuers, names, federation input.
 
 pub mod artifacts;
 pub mod authorize;
 pub mod client;
 pub mod clock;
+pub mod controls;
 pub mod discovery;
 pub mod error;
 pub mod form;
@@ -129,6 +132,7 @@ pub struct Issuer {
     spent: spent::SpentJtis,
     clock: Clock,
     counters: TokenCounters,
+    controls: controls::Controls,
 }
 
 fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {
@@ -147,14 +151,17 @@ impl Issuer {
         } else {
             format!("/{}", settings.name)
         };
+        let (users, clients) = (Arc::new(users), Arc::new(clients));
         Issuer {
             spent: spent::SpentJtis::with_capacity(settings.replay_capacity),
             settings,
             mount,
             keys: KeyStore::empty(),
             key_ready: tokio::sync::OnceCell::new(),
-            users: RwLock::new(Arc::new(users)),
-            clients: RwLock::new(Arc::new(clients)),
+            // The startup state `reset_controls` returns to.
+            controls: controls::Controls::new(Arc::clone(&users), Arc::clone(&clients)),
+            users: RwLock::new(users),
+            clients: RwLock::new(clients),
             clock: Clock::default(),
             counters: TokenCounters::default(),
         }

@@ -28,6 +28,115 @@ pub const LOGOUT: &str = "/logout";
 /// OIDC RP-initiated logout, navikt's name (named issuers' `end_session_endpoint`).
 pub const ENDSESSION: &str = "/endsession";
 
+/// Test controls (`<mount>/_admin/...`): personas, clients, clock, faults,
+/// the request ledger and reset. Requests to them are never faulted nor
+/// recorded in the ledger.
+pub mod admin {
+    /// Prefix of every test-control path.
+    pub const PREFIX: &str = "/_admin";
+    /// `GET`: every persona (the users file's shape).
+    pub const USERS: &str = "/_admin/users";
+    /// `GET|PUT|DELETE`: one persona.
+    pub const USER: &str = "/_admin/users/{name}";
+    /// `GET`: every registered client.
+    pub const CLIENTS: &str = "/_admin/clients";
+    /// `GET|PUT|DELETE`: one client.
+    pub const CLIENT: &str = "/_admin/clients/{client_id}";
+    /// `GET|PUT|DELETE`: the issuer's clock.
+    pub const CLOCK: &str = "/_admin/clock";
+    /// `GET|PUT|DELETE`: injected faults.
+    pub const FAULTS: &str = "/_admin/faults";
+    /// `DELETE`: the fault of one endpoint.
+    pub const FAULT: &str = "/_admin/faults/{endpoint}";
+    /// `GET|DELETE`: the request ledger.
+    pub const REQUESTS: &str = "/_admin/requests";
+    /// `POST`: back to the startup state.
+    pub const RESET: &str = "/_admin/reset";
+
+    /// Whether a path relative to an issuer's mount is a test control.
+    pub fn is_admin(relative: &str) -> bool {
+        relative == PREFIX
+            || relative
+                .strip_prefix(PREFIX)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+/// The endpoints a fault can target (`PUT /_admin/faults` `endpoint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// Every JWKS path of the issuer.
+    Jwks,
+    /// `POST /token` (mint and grants).
+    Token,
+    /// OIDC discovery and RFC 8414 metadata.
+    Discovery,
+    /// OIDC UserInfo.
+    Userinfo,
+    /// RFC 7662 introspection.
+    Introspect,
+    /// The authorization endpoint and its login page submit.
+    Authorize,
+}
+
+impl Endpoint {
+    /// Every endpoint kind, in listing order.
+    pub const ALL: [Endpoint; 6] = [
+        Endpoint::Jwks,
+        Endpoint::Token,
+        Endpoint::Discovery,
+        Endpoint::Userinfo,
+        Endpoint::Introspect,
+        Endpoint::Authorize,
+    ];
+
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Jwks => "jwks",
+            Endpoint::Token => "token",
+            Endpoint::Discovery => "discovery",
+            Endpoint::Userinfo => "userinfo",
+            Endpoint::Introspect => "introspect",
+            Endpoint::Authorize => "authorize",
+        }
+    }
+
+    /// `"a, b, c"` of every name, for messages.
+    pub fn list() -> String {
+        Endpoint::ALL.map(Endpoint::as_str).join(", ")
+    }
+
+    /// The endpoint named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Endpoint> {
+        Endpoint::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+}
+
+/// Which [`Endpoint`] each path is (relative to the issuer's mount; the
+/// root's JWKS aliases included), so a fault on `jwks` covers every JWKS path.
+pub const ENDPOINT_PATHS: &[(&str, Endpoint)] = &[
+    (TOKEN, Endpoint::Token),
+    (JWKS_WELL_KNOWN, Endpoint::Jwks),
+    (JWKS, Endpoint::Jwks),
+    (server::CERTS, Endpoint::Jwks),
+    (server::PKEYS, Endpoint::Jwks),
+    (DISCOVERY, Endpoint::Discovery),
+    (OAUTH_METADATA, Endpoint::Discovery),
+    (USERINFO, Endpoint::Userinfo),
+    (INTROSPECT, Endpoint::Introspect),
+    (AUTHORIZE, Endpoint::Authorize),
+    (AUTHORIZE_LOGIN, Endpoint::Authorize),
+];
+
+/// The endpoint kind of `relative` (a route path relative to the mount).
+pub fn endpoint_of(relative: &str) -> Option<Endpoint> {
+    ENDPOINT_PATHS
+        .iter()
+        .find(|(path, _)| *path == relative)
+        .map(|(_, endpoint)| *endpoint)
+}
+
 /// Every path each issuer serves under its mount.
 pub const ISSUER_PATHS: &[&str] = &[
     TOKEN,
@@ -146,5 +255,24 @@ mod tests {
             assert!(!is_reserved(name), "{name} should be allowed");
         }
         assert_eq!(first_segment("/.well-known/jwks.json"), ".well-known");
+    }
+
+    #[test]
+    fn endpoints_and_admin_paths() {
+        for e in Endpoint::ALL {
+            assert_eq!(Endpoint::from_name(e.as_str()), Some(e));
+            assert!(
+                ENDPOINT_PATHS.iter().any(|(_, k)| *k == e),
+                "{e:?} has no path"
+            );
+        }
+        assert_eq!(Endpoint::from_name("revoke"), None);
+        for jwks in [JWKS, JWKS_WELL_KNOWN, server::CERTS, server::PKEYS] {
+            assert_eq!(endpoint_of(jwks), Some(Endpoint::Jwks), "{jwks}");
+        }
+        assert_eq!(endpoint_of(REVOKE), None);
+        assert!(admin::is_admin(admin::USERS) && admin::is_admin("/_admin"));
+        assert!(!admin::is_admin("/_administrator") && !admin::is_admin(TOKEN));
+        assert!(is_reserved(first_segment(admin::PREFIX)));
     }
 }
