@@ -41,6 +41,47 @@ pub enum LogFormat {
     Json,
 }
 
+/// A secret option value (`ADMIN_TOKEN`): `Debug` prints `<hidden>`, so it
+/// never reaches a log line, and [`Secret::matches`] compares in constant time.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself (to send it, never to print it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `given` equals the secret. Compares SHA-256 digests in
+    /// constant time, so neither the content nor the length leaks by timing.
+    pub fn matches(&self, given: &str) -> bool {
+        use aws_lc_rs::digest::{SHA256, digest};
+        let (a, b) = (
+            digest(&SHA256, self.0.as_bytes()),
+            digest(&SHA256, given.as_bytes()),
+        );
+        aws_lc_rs::constant_time::verify_slices_are_equal(a.as_ref(), b.as_ref()).is_ok()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
+}
+
 /// Every option of `mock-idp`; the default is given where one exists.
 #[derive(Debug, Default, Clone, Args)]
 pub struct Opts {
@@ -152,4 +193,15 @@ pub struct Opts {
     /// backlog (one warning line) [default: 10000].
     #[arg(long, env = "MAX_CONNECTIONS", global = true, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Bearer token every `<issuer>/_admin` call must present
+    /// (`Authorization: Bearer <token>`); token minting stays open
+    /// [default: unset, the test controls are open].
+    #[arg(
+        long,
+        env = "ADMIN_TOKEN",
+        global = true,
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<Secret>,
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::claims::{Audience, Users, users};
-use crate::cli::{LogFormat, Opts};
+use crate::cli::{LogFormat, Opts, Secret};
 use crate::clients::{self, ClientConfig, Clients};
 
 pub use crate::issuer::spent::DEFAULT_CAPACITY as DEFAULT_REPLAY_CAPACITY;
@@ -92,6 +92,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Connections served at once (`MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// Bearer token the test controls (`_admin`) require (`ADMIN_TOKEN`);
+    /// `None` = open. Its `Debug` is `<hidden>`.
+    pub admin_token: Option<Secret>,
 }
 
 /// A named issuer from the config file, resolved: every setting it gives
@@ -165,6 +168,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SEC),
             shutdown_grace: Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SEC),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            admin_token: None,
         }
     }
 }
@@ -327,6 +331,8 @@ pub struct FileConfig {
     pub shutdown_grace_sec: Option<u64>,
     /// See [`Config::max_connections`].
     pub max_connections: Option<usize>,
+    /// See [`Config::admin_token`].
+    pub admin_token: Option<Secret>,
     /// Where the file is (relative paths in it are resolved against its directory).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -610,6 +616,12 @@ impl Config {
             idle_timeout,
             shutdown_grace,
             max_connections,
+            // An empty ADMIN_TOKEN= is "not set": it never turns off a file's token.
+            admin_token: opts
+                .admin_token
+                .clone()
+                .filter(|t| !t.expose().is_empty())
+                .or(file.admin_token.filter(|t| !t.expose().is_empty())),
         })
     }
 }
@@ -909,6 +921,44 @@ mod tests {
         assert!(
             e.contains("missing.yaml") && e.contains("CONFIG_FILE"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn admin_token_flag_over_file_empty_is_unset_and_debug_hides_it() {
+        let f = || file("admin_token: from-file-t0ken\n");
+        let c = Config::from_layers(&Opts::default(), f()).unwrap();
+        assert_eq!(
+            c.admin_token.as_ref().map(Secret::expose),
+            Some("from-file-t0ken")
+        );
+        let flag = opts(|o| o.admin_token = Some(Secret::from("flag-t0ken".to_string())));
+        let c = Config::from_layers(&flag, f()).unwrap();
+        assert!(
+            c.admin_token
+                .as_ref()
+                .is_some_and(|t| t.matches("flag-t0ken"))
+        );
+        assert!(
+            !c.admin_token
+                .as_ref()
+                .is_some_and(|t| t.matches("flag-t0ke"))
+        );
+        for shown in [format!("{c:?}"), format!("{flag:?}"), format!("{:?}", f())] {
+            assert!(!shown.contains("t0ken"), "{shown}");
+            assert!(shown.contains("admin_token: Some(<hidden>)"), "{shown}");
+        }
+        let empty = opts(|o| o.admin_token = Some(Secret::from(String::new())));
+        assert!(
+            Config::from_layers(&empty, FileConfig::default())
+                .unwrap()
+                .admin_token
+                .is_none()
+        );
+        let c = Config::from_layers(&empty, f()).unwrap();
+        assert!(
+            c.admin_token.is_some_and(|t| t.matches("from-file-t0ken")),
+            "file token kept"
         );
     }
 
