@@ -4,8 +4,10 @@
 //! never the reverse: [`router`] assembles one sub-router per area
 //! ([`routes`]), each handler extracts ([`extract`]), calls the core and
 //! maps the result ([`error`]). Every issuer route exists twice: at the root
-//! (the root issuer) and under `/{issuer}` (named issuers).
+//! (the root issuer) and under `/{issuer}` (named issuers). [`controls`]
+//! applies injected faults and records each issuer request in its ledger.
 
+pub mod controls;
 pub mod error;
 pub mod extract;
 pub mod routes;
@@ -55,9 +57,15 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::userinfo::router())
         .merge(routes::introspect::router())
         .merge(routes::server::router())
+        .merge(routes::admin::router(state.clone()))
         .route_layer(middleware::from_fn_with_state(state.clone(), track_latency))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // After the fallbacks, so 404s and 405s reach the ledger too.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            controls::controls,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors)
         .layer(TraceLayer::new_for_http())

@@ -2,6 +2,7 @@
 //! empty body, a query string or a form without `grant_type`; a form with
 //! `grant_type` is the OAuth 2.0 token endpoint (RFC 6749 §3.2).
 
+use axum::Extension;
 use axum::extract::RawQuery;
 use axum::http::HeaderMap;
 use axum::routing::post;
@@ -13,6 +14,7 @@ use crate::claims::MintRequest;
 use crate::http::error::ApiError;
 use crate::http::extract::{BaseUrl, Basic, Body, Iss, content_type};
 use crate::http::{SharedState, issuer_route};
+use crate::issuer::controls::TokenFacts;
 use crate::issuer::{Form, TokenResponse, paths};
 
 /// Routes of this area.
@@ -30,12 +32,14 @@ pub async fn token_post(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<(Extension<TokenFacts>, Json<TokenResponse>), ApiError> {
     let response = match TokenRequest::parse(query.as_deref(), &headers, &body)? {
         TokenRequest::Mint(req) => issuer.mint(&base, &req)?,
         TokenRequest::Grant(form) => issuer.token(&base, basic.as_ref(), &form)?,
     };
-    Ok(Json(response))
+    // Who the token is for, for the request ledger (`/_admin/requests`).
+    let facts = TokenFacts::from_access_token(&response.access_token);
+    Ok((Extension(facts), Json(response)))
 }
 
 /// What a `POST /token` asks for.
