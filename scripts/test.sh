@@ -23,11 +23,13 @@ stage_container() { bash scripts/ci/container.sh; }
 stage_bench() { bash scripts/ci/bench-smoke.sh; }
 stage_helpers() { bash scripts/ci/helpers.sh; }
 stage_keyrace() { bash scripts/ci/keyrace.sh; }
+stage_prodsafety() { bash scripts/ci/prodsafety.sh; }
+stage_smallhost() { bash scripts/ci/smallhost.sh; }
 # Not in ALL_STAGES until mock-idp implements issues 12 and 13 (run them by name).
 stage_profiles() { bash scripts/ci/profiles.sh; }
 stage_lifecycle() { bash scripts/ci/lifecycle.sh; }
 
-ALL_STAGES=(rust federation pyjwt oidc playwright helpers container bench keyrace)
+ALL_STAGES=(rust federation pyjwt oidc playwright helpers container bench keyrace prodsafety smallhost)
 STAGES=("${@:-${ALL_STAGES[@]}}")
 for stage in "${STAGES[@]}"; do
   if ! declare -F "stage_$stage" >/dev/null; then

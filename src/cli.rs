@@ -41,47 +41,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// A secret option value (`ADMIN_TOKEN`): `Debug` prints `<hidden>`, so it
-/// never reaches a log line, and [`Secret::matches`] compares in constant time.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself (to send it, never to print it).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether `given` equals the secret. Compares SHA-256 digests in
-    /// constant time, so neither the content nor the length leaks by timing.
-    pub fn matches(&self, given: &str) -> bool {
-        use aws_lc_rs::digest::{SHA256, digest};
-        let (a, b) = (
-            digest(&SHA256, self.0.as_bytes()),
-            digest(&SHA256, given.as_bytes()),
-        );
-        aws_lc_rs::constant_time::verify_slices_are_equal(a.as_ref(), b.as_ref()).is_ok()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<hidden>")
-    }
-}
-
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Secret(s)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Secret)
-    }
-}
-
 /// Every option of `mock-idp`; the default is given where one exists.
 #[derive(Debug, Default, Clone, Args)]
 pub struct Opts {
@@ -189,6 +148,20 @@ pub struct Opts {
         value_name = "SECONDS"
     )]
     pub shutdown_grace_sec: Option<u64>,
+    /// The root issuer's default signing algorithm: RS256, RS384, RS512,
+    /// PS256, PS384, PS512, ES256, ES384, EdDSA or HS256 (needs HS256_SECRET)
+    /// [default: RS256]. A request may ask for another with `alg`.
+    #[arg(long, env = "ALG", global = true, value_name = "ALG")]
+    pub alg: Option<String>,
+    /// The root issuer's HS256 secret (never published; enables `alg: HS256`).
+    #[arg(
+        long,
+        env = "HS256_SECRET",
+        global = true,
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub hs256_secret: Option<crate::issuer::Secret>,
     /// Connections served at once; beyond it new ones wait in the listen
     /// backlog (one warning line) [default: 10000].
     #[arg(long, env = "MAX_CONNECTIONS", global = true, value_name = "N")]
@@ -203,5 +176,5 @@ pub struct Opts {
         value_name = "TOKEN",
         hide_env_values = true
     )]
-    pub admin_token: Option<Secret>,
+    pub admin_token: Option<crate::issuer::Secret>,
 }

@@ -9,8 +9,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::claims::{Audience, Users, users};
-use crate::cli::{LogFormat, Opts, Secret};
+use crate::cli::{LogFormat, Opts};
 use crate::clients::{self, ClientConfig, Clients};
+use crate::issuer::Secret;
+use crate::keys::Alg;
 
 pub use crate::issuer::spent::DEFAULT_CAPACITY as DEFAULT_REPLAY_CAPACITY;
 
@@ -92,6 +94,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Connections served at once (`MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// The root issuer's default algorithm (`ALG`).
+    pub alg: Alg,
+    /// The root issuer's HS256 secret (`HS256_SECRET`).
+    pub hs256_secret: Option<Secret>,
     /// Bearer token the test controls (`_admin`) require (`ADMIN_TOKEN`);
     /// `None` = open. Its `Debug` is `<hidden>`.
     pub admin_token: Option<Secret>,
@@ -113,6 +119,10 @@ pub struct NamedIssuer {
     pub users: Option<Users>,
     /// Registered clients (default: the root's).
     pub clients: Option<Clients>,
+    /// Default signing algorithm (default: the root's).
+    pub alg: Option<Alg>,
+    /// HS256 secret (never inherited).
+    pub hs256_secret: Option<Secret>,
 }
 
 /// An issuer under `issuers:` in the config file; every key optional.
@@ -133,6 +143,10 @@ pub struct IssuerFile {
     pub users: Option<Users>,
     /// Registered clients.
     pub clients: Option<Vec<ClientConfig>>,
+    /// Default signing algorithm.
+    pub alg: Option<Alg>,
+    /// HS256 secret.
+    pub hs256_secret: Option<Secret>,
 }
 
 impl Default for Config {
@@ -168,6 +182,8 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SEC),
             shutdown_grace: Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SEC),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            alg: Alg::RS256,
+            hs256_secret: None,
             admin_token: None,
         }
     }
@@ -331,6 +347,10 @@ pub struct FileConfig {
     pub shutdown_grace_sec: Option<u64>,
     /// See [`Config::max_connections`].
     pub max_connections: Option<usize>,
+    /// See [`Config::alg`].
+    pub alg: Option<Alg>,
+    /// See [`Config::hs256_secret`].
+    pub hs256_secret: Option<Secret>,
     /// See [`Config::admin_token`].
     pub admin_token: Option<Secret>,
     /// Where the file is (relative paths in it are resolved against its directory).
@@ -576,6 +596,20 @@ impl Config {
         if max_connections == 0 {
             return err("--max-connections / MAX_CONNECTIONS: must be at least 1");
         }
+        let alg = match &opts.alg {
+            Some(a) => a
+                .parse()
+                .map_err(|e| ConfigError(format!("--alg / ALG: {e}")))?,
+            None => file.alg.unwrap_or(Alg::RS256),
+        };
+        let hs256_secret = opts
+            .hs256_secret
+            .clone()
+            .or(file.hs256_secret.clone())
+            .filter(|s| !s.0.is_empty());
+        if alg == Alg::HS256 && hs256_secret.is_none() {
+            return err("--alg / ALG: HS256 needs a secret; set --hs256-secret / HS256_SECRET");
+        }
 
         Ok(Config {
             host: opts
@@ -616,12 +650,14 @@ impl Config {
             idle_timeout,
             shutdown_grace,
             max_connections,
+            alg,
+            hs256_secret,
             // An empty ADMIN_TOKEN= is "not set": it never turns off a file's token.
             admin_token: opts
                 .admin_token
                 .clone()
-                .filter(|t| !t.expose().is_empty())
-                .or(file.admin_token.filter(|t| !t.expose().is_empty())),
+                .filter(|t| !t.0.is_empty())
+                .or(file.admin_token.filter(|t| !t.0.is_empty())),
         })
     }
 }
@@ -655,9 +691,15 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
             ),
             None => None,
         };
+        let hs256_secret = spec.hs256_secret.clone().filter(|s| !s.0.is_empty());
+        if spec.alg == Some(Alg::HS256) && hs256_secret.is_none() {
+            return err(format!("{place}.alg: HS256 needs {place}.hs256_secret"));
+        }
         out.insert(
             name.clone(),
             NamedIssuer {
+                alg: spec.alg,
+                hs256_secret,
                 issuer: spec.issuer.clone(),
                 audience: spec.audience.clone(),
                 token_ttl: spec.token_ttl,
@@ -929,10 +971,10 @@ mod tests {
         let f = || file("admin_token: from-file-t0ken\n");
         let c = Config::from_layers(&Opts::default(), f()).unwrap();
         assert_eq!(
-            c.admin_token.as_ref().map(Secret::expose),
+            c.admin_token.as_ref().map(|t| t.0.as_str()),
             Some("from-file-t0ken")
         );
-        let flag = opts(|o| o.admin_token = Some(Secret::from("flag-t0ken".to_string())));
+        let flag = opts(|o| o.admin_token = Some(Secret("flag-t0ken".to_string())));
         let c = Config::from_layers(&flag, f()).unwrap();
         assert!(
             c.admin_token
@@ -948,7 +990,7 @@ mod tests {
             assert!(!shown.contains("t0ken"), "{shown}");
             assert!(shown.contains("admin_token: Some(<hidden>)"), "{shown}");
         }
-        let empty = opts(|o| o.admin_token = Some(Secret::from(String::new())));
+        let empty = opts(|o| o.admin_token = Some(Secret(String::new())));
         assert!(
             Config::from_layers(&empty, FileConfig::default())
                 .unwrap()

@@ -5,6 +5,8 @@
 
 /// Token endpoint (mint and OAuth grants).
 pub const TOKEN: &str = "/token";
+/// The list of token variants (`GET`).
+pub const TOKEN_VARIANTS: &str = "/token/variants";
 /// JWKS, standard location.
 pub const JWKS_WELL_KNOWN: &str = "/.well-known/jwks.json";
 /// JWKS, navikt/mock-oauth2-server location.
@@ -29,7 +31,7 @@ pub const LOGOUT: &str = "/logout";
 pub const ENDSESSION: &str = "/endsession";
 
 /// Test controls (`<mount>/_admin/...`): personas, clients, clock, faults,
-/// the request ledger and reset. Requests to them are never faulted nor
+/// the request ledger, reset and keys. Requests to them are never faulted nor
 /// recorded in the ledger.
 pub mod admin {
     /// Prefix of every test-control path.
@@ -52,6 +54,12 @@ pub mod admin {
     pub const REQUESTS: &str = "/_admin/requests";
     /// `POST`: back to the startup state.
     pub const RESET: &str = "/_admin/reset";
+    /// `GET`: the issuer's own keys and their state.
+    pub const KEYS: &str = "/_admin/keys";
+    /// `POST`: the key rotation drill.
+    pub const KEYS_ROTATE: &str = "/_admin/keys/rotate";
+    /// `DELETE`: unpublish a key.
+    pub const KEY: &str = "/_admin/keys/{kid}";
 
     /// Whether a path relative to an issuer's mount is a test control.
     pub fn is_admin(relative: &str) -> bool {
@@ -140,6 +148,7 @@ pub fn endpoint_of(relative: &str) -> Option<Endpoint> {
 /// Every path each issuer serves under its mount.
 pub const ISSUER_PATHS: &[&str] = &[
     TOKEN,
+    TOKEN_VARIANTS,
     JWKS_WELL_KNOWN,
     JWKS,
     DISCOVERY,

@@ -5,7 +5,7 @@
 use axum::Extension;
 use axum::extract::RawQuery;
 use axum::http::HeaderMap;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value};
 
@@ -19,9 +19,15 @@ use crate::issuer::{Form, TokenResponse, paths};
 
 /// Routes of this area.
 pub fn router() -> Router<SharedState> {
-    issuer_route(Router::new(), paths::TOKEN, post(token_post))
+    let router = issuer_route(Router::new(), paths::TOKEN, post(token_post))
         .layer(no_store())
-        .layer(no_cache_pragma())
+        .layer(no_cache_pragma());
+    issuer_route(router, paths::TOKEN_VARIANTS, get(variants_get))
+}
+
+/// `GET <mount>/token/variants`: every `variant` with what it tests.
+pub async fn variants_get(Iss(_): Iss) -> Json<serde_json::Value> {
+    Json(crate::claims::variant::catalogue())
 }
 
 /// `POST /token`.
@@ -34,7 +40,12 @@ pub async fn token_post(
     Body(body): Body,
 ) -> Result<(Extension<TokenFacts>, Json<TokenResponse>), ApiError> {
     let response = match TokenRequest::parse(query.as_deref(), &headers, &body)? {
-        TokenRequest::Mint(req) => issuer.mint(&base, &req)?,
+        TokenRequest::Mint(req) => {
+            if let Some(alg) = req.alg {
+                issuer.ensure_alg(alg).await?;
+            }
+            issuer.mint(&base, &req)?
+        }
         TokenRequest::Grant(form) => issuer.token(&base, basic.as_ref(), &form)?,
     };
     // Who the token is for, for the request ledger (`/_admin/requests`).

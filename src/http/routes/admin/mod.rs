@@ -11,6 +11,7 @@
 pub mod clients;
 pub mod clock;
 pub mod faults;
+pub mod keys;
 pub mod requests;
 pub mod users;
 
@@ -38,6 +39,7 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .merge(clock::router())
         .merge(faults::router())
         .merge(requests::router())
+        .merge(keys::router())
         .merge(issuer_route(Router::new(), admin::RESET, post(reset_post)))
         .route_layer(middleware::from_fn_with_state(state, require_admin_token))
         .layer(no_store())

@@ -4,19 +4,20 @@
 //! the request ledger (and that no secret ever reaches it), reset,
 //! `ADMIN_TOKEN`, and a table of bad inputs. Tokens are verified against the
 //! served JWKS with jsonwebtoken.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
-mod oauth_support;
 
 use std::time::{Duration, Instant};
 
-use common::{TestApp, spawn_app, test_config, verify_with};
 use jsonwebtoken::jwk::JwkSet;
-use mock_idp::cli::Secret;
 use mock_idp::config::Config;
-use oauth_support::{basic, code_for, peek, pkce_pair, post_form, strict_config};
+use mock_idp::issuer::Secret;
 use reqwest::Method;
 use serde_json::{Value, json};
+
+use crate::support::jwt::{peek, verify_with};
+use crate::support::oauth::{
+    WEB_CB, basic, code_for, open_config, pkce_pair, post_form, strict_config,
+};
+use crate::support::{Idp, TestApp, spawn_app, test_config, unix_now};
 
 /// The two issuers every control is checked on.
 const MOUNTS: [&str; 2] = ["", "/tenant-a"];
@@ -443,7 +444,7 @@ async fn controls_on_one_issuer_never_reach_another() {
         .as_i64()
         .unwrap();
     assert!(
-        (iat - mock_idp::unix_now()).abs() < 60,
+        (iat - (unix_now() as i64)).abs() < 60,
         "named issuer's clock untouched"
     );
     let ledger = get(&app, "/_admin/requests").await.text;
@@ -494,7 +495,7 @@ async fn the_clock_shifts_and_freezes_tokens_and_expiry() {
         let claims = peek(&token);
         let iat = claims["iat"].as_i64().unwrap();
         assert!(
-            (iat - (mock_idp::unix_now() - 3600)).abs() < 60,
+            (iat - ((unix_now() as i64) - 3600)).abs() < 60,
             "{mount}: iat one hour back"
         );
         // An independent verifier (system clock) sees it expired; the issuer
@@ -639,7 +640,7 @@ async fn faults_as_a_jwks_client_sees_them() {
 
 #[tokio::test]
 async fn each_endpoint_fault_hits_its_endpoint_only_and_faults_stack() {
-    let app = spawn_app(oauth_support::open_config()).await;
+    let app = spawn_app(open_config()).await;
     for mount in MOUNTS {
         let faults = format!("{mount}/_admin/faults");
         // A token fault answers an RFC 6749 error, for mint and grants alike.
@@ -823,7 +824,7 @@ async fn the_ledger_records_what_was_asked_and_never_a_secret() {
         &app,
         &[
             ("client_id", "web"),
-            ("redirect_uri", oauth_support::WEB_CB),
+            ("redirect_uri", WEB_CB),
             ("response_type", "code"),
             ("login_hint", "alice"),
             ("code_challenge", &challenge),
@@ -840,7 +841,7 @@ async fn the_ledger_records_what_was_asked_and_never_a_secret() {
             ("client_id", "web".into()),
             ("client_secret", "s3cret".into()),
             ("code", code.clone()),
-            ("redirect_uri", oauth_support::WEB_CB.into()),
+            ("redirect_uri", WEB_CB.into()),
             ("code_verifier", verifier.clone()),
         ],
     )
@@ -1124,7 +1125,7 @@ async fn reset_returns_every_control_to_the_startup_state() {
 #[tokio::test]
 async fn admin_token_guards_every_admin_call_and_not_token_minting() {
     let app = spawn_app(Config {
-        admin_token: Some(Secret::from("adm1n-t0ken".to_string())),
+        admin_token: Some(Secret("adm1n-t0ken".to_string())),
         ..test_config()
     })
     .await;
