@@ -1151,9 +1151,12 @@ async fn admin_token_guards_every_admin_call_and_not_token_minting() {
         (Method::GET, "/_admin/requests", None),
         (Method::POST, "/_admin/reset", None),
     ];
-    let more: [(Method, &str, Option<&str>); 2] = [
+    let more: [(Method, &str, Option<&str>); 5] = [
         (Method::DELETE, "/_admin/requests", None),
         (Method::DELETE, "/_admin/faults/jwks", None),
+        (Method::GET, "/_admin/keys", None),
+        (Method::POST, "/_admin/keys/rotate", Some(r#"{"grace_sec": 0}"#)),
+        (Method::DELETE, "/_admin/keys/no-such-kid", None),
     ];
     for mount in ["", "/guarded"] {
         for (method, path, body) in calls.iter().chain(&more) {
