@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""What the test controls cost, end to end: two binaries in one run.
+
+  python3 bench/controls_ab.py --a OLD_BINARY --b NEW_BINARY [--rounds 5] [--duration 5]
+
+A is a build without the test controls (e.g. the commit before them), B a
+build with them. Both serve on 127.0.0.1 at once; wrk loads `POST /token`
+(client_credentials, 16 connections) on A, then B, then A, ... for
+--rounds rounds each, so machine noise hits both alike; the medians and
+B/A are printed. Then, on B only, the ledger's memory: VmRSS after 10k
+requests (the ledger is full after 1000) and after --ledger-requests more
+with a 1 KiB query string each (worst-case entries), both to the JWKS.
+
+Needs wrk (Debian: apt-get install wrk). Servers are stopped on exit.
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LUA = os.path.join(HERE, "wrk", "request.lua")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(binary):
+    port = free_port()
+    env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", RUST_LOG="error")
+    env.pop("ADMIN_TOKEN", None)
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=1) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    sys.exit(f"{binary} did not become healthy on {url}")
+
+
+def wrk(url, path, seconds, conns, method="GET", body="", ctype=""):
+    env = dict(os.environ, WRK_METHOD=method, WRK_BODY=body, WRK_CTYPE=ctype)
+    out = subprocess.run(
+        ["wrk", f"-t{min(conns, 2)}", f"-c{conns}", f"-d{seconds}s", "-s", LUA, url + path],
+        env=env, capture_output=True, text=True, timeout=seconds + 60, check=True,
+    ).stdout
+    m = re.search(r"@@BENCH@@ (\{.*\})", out)
+    if not m:
+        sys.exit(f"wrk printed no result:\n{out}")
+    r = json.loads(m.group(1))
+    errors = sum(r[k] for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
+    if errors:
+        sys.exit(f"{errors} errors under load on {url}{path}: {r}")
+    return r["requests"] / (r["duration_us"] / 1e6), r["p99_us"] / 1000
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def ledger_len(url):
+    with urllib.request.urlopen(url + "/_admin/requests", timeout=5) as r:
+        return len(json.load(r))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--a", required=True, help="binary without the test controls")
+    ap.add_argument("--b", required=True, help="binary with the test controls")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    ap.add_argument("--ledger-requests", type=int, default=1_000_000)
+    args = ap.parse_args()
+
+    (pa, ua), (pb, ub) = start(args.a), start(args.b)
+    try:
+        form = "grant_type=client_credentials&client_id=bench&client_secret=x"
+        ctype = "application/x-www-form-urlencoded"
+        runs = {"A": [], "B": []}
+        for url in (ua, ub):  # warm both up
+            wrk(url, "/token", 1, 16, "POST", form, ctype)
+        for i in range(args.rounds):
+            for name, url in (("A", ua), ("B", ub)) if i % 2 == 0 else (("B", ub), ("A", ua)):
+                runs[name].append(wrk(url, "/token", args.duration, 16, "POST", form, ctype))
+        med = {k: statistics.median(r for r, _ in v) for k, v in runs.items()}
+        p99 = {k: statistics.median(p for _, p in v) for k, v in runs.items()}
+        print(f"POST /token client_credentials, 16 conn, {args.rounds} x {args.duration} s each, interleaved")
+        for k in ("A", "B"):
+            rates = ", ".join(f"{r:,.0f}" for r, _ in runs[k])
+            print(f"  {k}: median {med[k]:,.0f} req/s (p99 {p99[k]:.2f} ms); runs: {rates}")
+        print(f"  B/A: {med['B'] / med['A']:.3f}")
+
+        # The ledger's memory on B: full after 1000 entries; then flat.
+        query = "?q=" + "x" * 1024
+        wrk(ub, "/jwks" + query, 2, 16)
+        before = rss_kib(pb.pid)
+        sent, start_t = 0, time.monotonic()
+        while sent < args.ledger_requests:
+            rate, _ = wrk(ub, "/jwks" + query, 5, 16)
+            sent += int(rate * 5)
+        after = rss_kib(pb.pid)
+        print(f"ledger memory (B): VmRSS {before / 1024:.1f} MiB after warm-up (ledger full: "
+              f"{ledger_len(ub)} entries), {after / 1024:.1f} MiB after ~{sent:,} more requests "
+              f"with a 1 KiB query ({time.monotonic() - start_t:.0f} s)")
+    finally:
+        for p in (pa, pb):
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+if __name__ == "__main__":
+    main()
