@@ -6,8 +6,8 @@
 A is a build without the test controls (e.g. the commit before them), B a
 build with them. Both serve on 127.0.0.1 at once; wrk loads `POST /token`
 (client_credentials, 16 connections) on A, then B, then A, ... for
---rounds rounds each, so machine noise hits both alike; the medians and
-B/A are printed. Then, on B only, the ledger's memory: VmRSS after 10k
+--rounds rounds each, so machine noise hits both alike; the medians of
+req/s and of the server's CPU time per request, and B/A, are printed. Then, on B only, the ledger's memory: VmRSS after 10k
 requests (the ledger is full after 1000) and after --ledger-requests more
 with a 1 KiB query string each (worst-case entries), both to the JWKS.
 
@@ -69,6 +69,13 @@ def wrk(url, path, seconds, conns, method="GET", body="", ctype=""):
     return r["requests"] / (r["duration_us"] / 1e6), r["p99_us"] / 1000
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process (clock ticks from /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -93,18 +100,30 @@ def main():
         form = "grant_type=client_credentials&client_id=bench&client_secret=x"
         ctype = "application/x-www-form-urlencoded"
         runs = {"A": [], "B": []}
+        cpu = {"A": [], "B": []}
+        pids = {"A": pa.pid, "B": pb.pid}
         for url in (ua, ub):  # warm both up
             wrk(url, "/token", 1, 16, "POST", form, ctype)
         for i in range(args.rounds):
             for name, url in (("A", ua), ("B", ub)) if i % 2 == 0 else (("B", ub), ("A", ua)):
-                runs[name].append(wrk(url, "/token", args.duration, 16, "POST", form, ctype))
+                before = cpu_seconds(pids[name])
+                rate, p99_ms = wrk(url, "/token", args.duration, 16, "POST", form, ctype)
+                used = cpu_seconds(pids[name]) - before
+                runs[name].append((rate, p99_ms))
+                # Server CPU per request: what the server spends, much less
+                # sensitive than req/s to other processes taking the cores.
+                cpu[name].append(used / (rate * args.duration) * 1e6)
         med = {k: statistics.median(r for r, _ in v) for k, v in runs.items()}
         p99 = {k: statistics.median(p for _, p in v) for k, v in runs.items()}
         print(f"POST /token client_credentials, 16 conn, {args.rounds} x {args.duration} s each, interleaved")
+        cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
         for k in ("A", "B"):
             rates = ", ".join(f"{r:,.0f}" for r, _ in runs[k])
-            print(f"  {k}: median {med[k]:,.0f} req/s (p99 {p99[k]:.2f} ms); runs: {rates}")
-        print(f"  B/A: {med['B'] / med['A']:.3f}")
+            cpus = ", ".join(f"{c:.0f}" for c in cpu[k])
+            print(f"  {k}: median {med[k]:,.0f} req/s (p99 {p99[k]:.2f} ms), server CPU "
+                  f"{cpu_med[k]:.0f} us/request; runs: {rates} req/s; {cpus} us")
+        print(f"  B/A: req/s {med['B'] / med['A']:.3f}, server CPU per request "
+              f"{cpu_med['B'] / cpu_med['A']:.3f}")
 
         # The ledger's memory on B: full after 1000 entries; then flat.
         query = "?q=" + "x" * 1024

@@ -47,16 +47,14 @@ pub fn relative_route(route: &str) -> &str {
 /// The target of a request, or `None` for `_admin` calls and the server's
 /// own endpoints (health, metrics, issuers, cluster), which are not recorded.
 async fn target(state: &SharedState, parts: &mut Parts) -> Option<Target> {
-    let route = parts
-        .extensions
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
-    match route {
+    // An `Arc<str>` clone: no allocation on the hot path.
+    match parts.extensions.get::<MatchedPath>().cloned() {
         Some(route) => {
-            let relative = relative_route(&route);
+            let route = route.as_str();
+            let relative = relative_route(route);
             let server_only = relative == route
-                && server::ALL.contains(&route.as_str())
-                && paths::endpoint_of(&route).is_none();
+                && server::ALL.contains(&route)
+                && paths::endpoint_of(route).is_none();
             if admin::is_admin(relative) || server_only {
                 return None;
             }
