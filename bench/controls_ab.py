@@ -11,10 +11,19 @@ req/s and of the server's CPU time per request, and B/A, are printed. Then, on B
 requests (the ledger is full after 1000) and after --ledger-requests more
 with a 1 KiB query string each (worst-case entries), both to the JWKS.
 
+With --callgrind N it measures instructions instead (load-independent,
+deterministic to ~0.03%): each binary runs under valgrind's callgrind with
+one persisted key, gets 1100 warm-up requests (the ledger is then full),
+its counters are zeroed, then N `POST /token` and 5N `GET
+/.well-known/jwks.json` on one keep-alive connection; instructions per
+request are printed for A and B (Debian: apt-get install valgrind).
+
 Needs wrk (Debian: apt-get install wrk). Servers are stopped on exit.
 """
 
 import argparse
+import glob
+import http.client
 import json
 import os
 import re
@@ -22,6 +31,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -35,9 +45,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(binary):
+def start(binary, extra_env=None):
     port = free_port()
-    env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", RUST_LOG="error")
+    env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", RUST_LOG="error", **(extra_env or {}))
     env.pop("ADMIN_TOKEN", None)
     proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -86,6 +96,72 @@ def ledger_len(url):
         return len(json.load(r))
 
 
+FORM = "grant_type=client_credentials&client_id=bench&client_secret=x"
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def instructions_per_request(binary, keys_dir, n, jwks):
+    """Instructions callgrind counts for one request, after warm-up."""
+    port = free_port()
+    out = os.path.join(keys_dir, f"callgrind.{port}")
+    env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", RUST_LOG="error",
+               PERSIST_KEYS_DIR=keys_dir)
+    env.pop("ADMIN_TOKEN", None)
+    proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                conn.connect()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    sys.exit(f"{binary} did not start under valgrind")
+                time.sleep(0.1)
+
+        def request():
+            if jwks:
+                conn.request("GET", "/.well-known/jwks.json")
+            else:
+                conn.request("POST", "/token", FORM, {"content-type": FORM_TYPE})
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                sys.exit(f"{binary}: status {r.status}")
+
+        for _ in range(1100):
+            request()
+        # The same environment: vgdb names its pipes after USER and HOST.
+        control = dict(capture_output=True, check=True, env=env)
+        subprocess.run(["callgrind_control", "-z", str(proc.pid)], **control)
+        for _ in range(n):
+            request()
+        subprocess.run(["callgrind_control", "-d", str(proc.pid)], **control)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    dumps = [f for f in glob.glob(out + ".*") if re.fullmatch(r".*\.\d+", f)]
+    with open(sorted(dumps)[-1]) as f:
+        total = int(re.search(r"^(?:summary|totals):\s+(\d+)", f.read(), re.M).group(1))
+    return total / n
+
+
+def callgrind(args):
+    with tempfile.TemporaryDirectory() as keys_dir:
+        # One key for both: startup is never measured, signing is identical.
+        proc, _ = start(args.b, {"PERSIST_KEYS_DIR": keys_dir})
+        proc.terminate()
+        proc.wait(timeout=10)
+        for what, n, jwks in (("POST /token client_credentials", args.callgrind, False),
+                              ("GET /.well-known/jwks.json", 5 * args.callgrind, True)):
+            a = instructions_per_request(args.a, keys_dir, n, jwks)
+            b = instructions_per_request(args.b, keys_dir, n, jwks)
+            print(f"{what}, {n} requests: A {a:,.0f} instructions/request, B {b:,.0f} "
+                  f"(+{b - a:,.0f}, B/A {b / a:.4f})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--a", required=True, help="binary without the test controls")
@@ -93,12 +169,16 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     ap.add_argument("--ledger-requests", type=int, default=1_000_000)
+    ap.add_argument("--callgrind", type=int, metavar="N",
+                    help="count instructions per request under callgrind instead")
     args = ap.parse_args()
+    if args.callgrind:
+        callgrind(args)
+        return
 
     (pa, ua), (pb, ub) = start(args.a), start(args.b)
     try:
-        form = "grant_type=client_credentials&client_id=bench&client_secret=x"
-        ctype = "application/x-www-form-urlencoded"
+        form, ctype = FORM, FORM_TYPE
         runs = {"A": [], "B": []}
         cpu = {"A": [], "B": []}
         pids = {"A": pa.pid, "B": pb.pid}
