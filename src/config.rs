@@ -352,11 +352,25 @@ pub fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
     if text.trim().is_empty() {
         return Ok(FileConfig::default());
     }
-    let mut file = serde_norway::from_str::<Option<FileConfig>>(&text)
-        .map(Option::unwrap_or_default)
-        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
+    let mut file = parse_named(&text, &format!("config file {}", path.display()))?;
     file.path = Some(path.to_path_buf());
     Ok(file)
+}
+
+/// Parses the text of a config file that is not read from disk (tests, the
+/// fuzz targets): like [`load_file`], but relative paths in it stay relative
+/// to the working directory and errors say "config file".
+pub fn parse_file(text: &str) -> Result<FileConfig, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    parse_named(text, "config file")
+}
+
+fn parse_named(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
+    serde_norway::from_str::<Option<FileConfig>>(text)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| ConfigError(format!("{name}: {e}")))
 }
 
 impl FileConfig {
