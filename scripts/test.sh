@@ -22,16 +22,19 @@ stage_playwright() { bash scripts/ci/playwright.sh; }
 stage_container() { bash scripts/ci/container.sh; }
 stage_bench() { bash scripts/ci/bench-smoke.sh; }
 stage_helpers() { bash scripts/ci/helpers.sh; }
+stage_hardening() { bash scripts/ci/hardening.sh; }
+# Part of `hardening`; still runnable on its own by name.
 stage_keyrace() { bash scripts/ci/keyrace.sh; }
+stage_fuzz() { bash scripts/ci/fuzz.sh; }
 # Not in ALL_STAGES until mock-idp implements issues 12 and 13 (run them by name).
 stage_profiles() { bash scripts/ci/profiles.sh; }
 stage_lifecycle() { bash scripts/ci/lifecycle.sh; }
 
-ALL_STAGES=(rust federation pyjwt oidc playwright helpers container bench keyrace)
+ALL_STAGES=(rust federation pyjwt oidc playwright helpers container bench hardening)
 STAGES=("${@:-${ALL_STAGES[@]}}")
 for stage in "${STAGES[@]}"; do
   if ! declare -F "stage_$stage" >/dev/null; then
-    echo "unknown stage: $stage; the stages are: ${ALL_STAGES[*]}" >&2
+    echo "unknown stage: $stage; the stages are: ${ALL_STAGES[*]} (and, by name: keyrace fuzz profiles lifecycle)" >&2
     exit 2
   fi
 done
