@@ -39,7 +39,8 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
-/// At most one "MAX_CONNECTIONS reached" warning per this long.
+/// At most one "MAX_CONNECTIONS reached" (or "accepting a connection
+/// failed") warning per this long.
 pub const FULL_WARNING_EVERY: Duration = Duration::from_secs(60);
 
 /// The limits of the connection loop.
@@ -256,6 +257,8 @@ pub async fn serve(
     // admitting and refilling as connections close, so "reached" is said at
     // most once per FULL_WARNING_EVERY, not every time a freed slot is taken.
     let mut warned_at: Option<Instant> = None;
+    let mut accept_warned_at: Option<Instant> = None;
+    let mut accept_failures = 0u64;
     tokio::pin!(shutdown);
     loop {
         while connections.try_join_next().is_some() {}
@@ -294,8 +297,20 @@ pub async fn serve(
                 });
             }
             Err(e) => {
-                // EMFILE and friends: back off a little instead of spinning.
-                tracing::warn!(error = %e, "accepting a connection failed");
+                // EMFILE and friends: back off a little instead of spinning,
+                // and say so once a minute, not 20 times a second.
+                accept_failures += 1;
+                if accept_warned_at.is_none_or(|at| at.elapsed() >= FULL_WARNING_EVERY) {
+                    tracing::warn!(
+                        error = %e,
+                        failures = accept_failures,
+                        "accepting a connection failed (out of file descriptors? raise the \
+                         open-files limit, ulimit -n, or lower MAX_CONNECTIONS); retrying, \
+                         said again at most once a minute"
+                    );
+                    accept_warned_at = Some(Instant::now());
+                    accept_failures = 0;
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
