@@ -9,8 +9,8 @@ the CI venv by scripts/ci/hardening.sh).
 
     MOCK_IDP_BIN=/path/to/mock-idp python3 probe.py [GROUP ...]
 
-Groups: timeouts maxconn drain replay jsonerr malformed peers soak (all by
-default). Every loop is bounded in count and time. Exit status 1 if any
+Groups: timeouts maxconn fdlimit drain replay jsonerr malformed peers soak
+(all by default). Every loop is bounded in count and time. Exit status 1 if any
 check failed.
 """
 
@@ -57,7 +57,7 @@ def note(what):
 class Server:
     """A mock-idp process on 127.0.0.1:0 with `env`; log in WORK/<name>.log."""
 
-    def __init__(self, name, env=None, args=()):
+    def __init__(self, name, env=None, args=(), nofile=None):
         self.name = name
         self.log_path = os.path.join(WORK, f"{name}.log")
         full_env = {
@@ -69,8 +69,15 @@ class Server:
         full_env.update({"PORT": "0", "HOST": "127.0.0.1", "RUST_LOG": "mock_idp=info"})
         full_env.update(env or {})
         self.log_file = open(self.log_path, "wb")
+        limit = None
+        if nofile is not None:
+            import resource
+
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen(
-            [BIN, *args], stdout=self.log_file, stderr=subprocess.STDOUT, env=full_env
+            [BIN, *args], stdout=self.log_file, stderr=subprocess.STDOUT, env=full_env, preexec_fn=limit
         )
         self.pid = self.proc.pid
         deadline = time.monotonic() + 20
@@ -475,6 +482,30 @@ def group_maxconn():
         check(warnings == 1, f"exactly one warning line '{warn} ...' in the log (got {warnings})")
         fds = settle(srv, base_fds)
         check(fds <= base_fds, f"open fds back to the baseline ({fds} vs {base_fds})")
+    finally:
+        srv.stop()
+
+
+def group_fdlimit():
+    print("== out of file descriptors (open-files limit 64, 100 connections)")
+    srv = Server("fdlimit", {"IDLE_TIMEOUT_SEC": "30"}, nofile=64)
+    warn = "accepting a connection failed"
+    try:
+        socks = []
+        for _ in range(100):
+            socks.append(connect(srv.port))  # the kernel accepts into the backlog
+        time.sleep(3)
+        lines = srv.log().count(warn)
+        check(lines == 1, f"one '{warn}' warning line in 3 s of EMFILE, not one per retry (got {lines})")
+        check(srv.alive(), "the server is alive while out of file descriptors")
+        for s in socks:
+            s.close()
+        deadline = time.monotonic() + 10
+        ok = False
+        while time.monotonic() < deadline and not ok:
+            ok = health_ok(srv.port)
+            time.sleep(0.1)
+        check(ok, "service recovers once connections close")
     finally:
         srv.stop()
 
@@ -1093,6 +1124,7 @@ def group_soak():
 GROUPS = {
     "timeouts": group_timeouts,
     "maxconn": group_maxconn,
+    "fdlimit": group_fdlimit,
     "drain": group_drain,
     "replay": group_replay,
     "jsonerr": group_jsonerr,
