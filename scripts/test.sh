@@ -26,11 +26,13 @@ stage_hardening() { bash scripts/ci/hardening.sh; }
 # Part of `hardening`; still runnable on its own by name.
 stage_keyrace() { bash scripts/ci/keyrace.sh; }
 stage_fuzz() { bash scripts/ci/fuzz.sh; }
+stage_prodsafety() { bash scripts/ci/prodsafety.sh; }
+stage_smallhost() { bash scripts/ci/smallhost.sh; }
 # Not in ALL_STAGES until mock-idp implements issues 12 and 13 (run them by name).
 stage_profiles() { bash scripts/ci/profiles.sh; }
 stage_lifecycle() { bash scripts/ci/lifecycle.sh; }
 
-ALL_STAGES=(rust federation pyjwt oidc playwright helpers container bench hardening)
+ALL_STAGES=(rust federation pyjwt oidc playwright helpers container bench hardening prodsafety smallhost)
 STAGES=("${@:-${ALL_STAGES[@]}}")
 for stage in "${STAGES[@]}"; do
   if ! declare -F "stage_$stage" >/dev/null; then

@@ -148,6 +148,20 @@ pub struct Opts {
         value_name = "SECONDS"
     )]
     pub shutdown_grace_sec: Option<u64>,
+    /// The root issuer's default signing algorithm: RS256, RS384, RS512,
+    /// PS256, PS384, PS512, ES256, ES384, EdDSA or HS256 (needs HS256_SECRET)
+    /// [default: RS256]. A request may ask for another with `alg`.
+    #[arg(long, env = "ALG", global = true, value_name = "ALG")]
+    pub alg: Option<String>,
+    /// The root issuer's HS256 secret (never published; enables `alg: HS256`).
+    #[arg(
+        long,
+        env = "HS256_SECRET",
+        global = true,
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub hs256_secret: Option<crate::issuer::Secret>,
     /// Connections served at once; beyond it new ones wait in the listen
     /// backlog (one warning line) [default: 10000].
     #[arg(long, env = "MAX_CONNECTIONS", global = true, value_name = "N")]

@@ -11,6 +11,8 @@ use serde::Deserialize;
 use crate::claims::{Audience, Users, users};
 use crate::cli::{LogFormat, Opts};
 use crate::clients::{self, ClientConfig, Clients};
+use crate::issuer::Secret;
+use crate::keys::Alg;
 
 pub use crate::issuer::spent::DEFAULT_CAPACITY as DEFAULT_REPLAY_CAPACITY;
 
@@ -92,6 +94,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Connections served at once (`MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// The root issuer's default algorithm (`ALG`).
+    pub alg: Alg,
+    /// The root issuer's HS256 secret (`HS256_SECRET`).
+    pub hs256_secret: Option<Secret>,
 }
 
 /// A named issuer from the config file, resolved: every setting it gives
@@ -110,6 +116,10 @@ pub struct NamedIssuer {
     pub users: Option<Users>,
     /// Registered clients (default: the root's).
     pub clients: Option<Clients>,
+    /// Default signing algorithm (default: the root's).
+    pub alg: Option<Alg>,
+    /// HS256 secret (never inherited).
+    pub hs256_secret: Option<Secret>,
 }
 
 /// An issuer under `issuers:` in the config file; every key optional.
@@ -130,6 +140,10 @@ pub struct IssuerFile {
     pub users: Option<Users>,
     /// Registered clients.
     pub clients: Option<Vec<ClientConfig>>,
+    /// Default signing algorithm.
+    pub alg: Option<Alg>,
+    /// HS256 secret.
+    pub hs256_secret: Option<Secret>,
 }
 
 impl Default for Config {
@@ -165,6 +179,8 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SEC),
             shutdown_grace: Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SEC),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            alg: Alg::RS256,
+            hs256_secret: None,
         }
     }
 }
@@ -327,6 +343,10 @@ pub struct FileConfig {
     pub shutdown_grace_sec: Option<u64>,
     /// See [`Config::max_connections`].
     pub max_connections: Option<usize>,
+    /// See [`Config::alg`].
+    pub alg: Option<Alg>,
+    /// See [`Config::hs256_secret`].
+    pub hs256_secret: Option<Secret>,
     /// Where the file is (relative paths in it are resolved against its directory).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -584,13 +604,29 @@ impl Config {
         if max_connections == 0 {
             return err("--max-connections / MAX_CONNECTIONS: must be at least 1");
         }
+        let alg = match &opts.alg {
+            Some(a) => a
+                .parse()
+                .map_err(|e| ConfigError(format!("--alg / ALG: {e}")))?,
+            None => file.alg.unwrap_or(Alg::RS256),
+        };
+        let hs256_secret = opts
+            .hs256_secret
+            .clone()
+            .or(file.hs256_secret.clone())
+            .filter(|s| !s.0.is_empty());
+        if alg == Alg::HS256 && hs256_secret.is_none() {
+            return err("--alg / ALG: HS256 needs a secret; set --hs256-secret / HS256_SECRET");
+        }
 
+        let host = opts
+            .host
+            .clone()
+            .or(file.host)
+            .unwrap_or_else(|| DEFAULT_HOST.into());
+        check_host(&host)?;
         Ok(Config {
-            host: opts
-                .host
-                .clone()
-                .or(file.host)
-                .unwrap_or_else(|| DEFAULT_HOST.into()),
+            host,
             port: opts.port.or(file.port).unwrap_or(DEFAULT_PORT),
             issuer,
             audience,
@@ -624,6 +660,8 @@ impl Config {
             idle_timeout,
             shutdown_grace,
             max_connections,
+            alg,
+            hs256_secret,
         })
     }
 }
@@ -657,9 +695,15 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
             ),
             None => None,
         };
+        let hs256_secret = spec.hs256_secret.clone().filter(|s| !s.0.is_empty());
+        if spec.alg == Some(Alg::HS256) && hs256_secret.is_none() {
+            return err(format!("{place}.alg: HS256 needs {place}.hs256_secret"));
+        }
         out.insert(
             name.clone(),
             NamedIssuer {
+                alg: spec.alg,
+                hs256_secret,
                 issuer: spec.issuer.clone(),
                 audience: spec.audience.clone(),
                 token_ttl: spec.token_ttl,
@@ -670,6 +714,27 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
         );
     }
     Ok(out)
+}
+
+/// The bind address must be an IP address or a name that resolves.
+fn check_host(host: &str) -> Result<(), ConfigError> {
+    use std::net::ToSocketAddrs;
+    let looks_numeric = host.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if looks_numeric && host.parse::<std::net::Ipv4Addr>().is_err() {
+        return err(format!(
+            "--host / HOST: {host:?} is not a valid IPv4 address (e.g. 127.0.0.1, or 0.0.0.0 for every interface)"
+        ));
+    }
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    match (host, 0).to_socket_addrs().map(|addrs| addrs.len()) {
+        Ok(n) if n > 0 => Ok(()),
+        Ok(_) => err(format!("--host / HOST: {host:?} resolves to no address")),
+        Err(e) => err(format!(
+            "--host / HOST: {host:?} is neither an IP address nor a name that resolves ({e})"
+        )),
+    }
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -870,6 +935,11 @@ mod tests {
         let cases = [
             (opts(|o| o.token_ttl = Some(0)), "TOKEN_TTL"),
             (opts(|o| o.issuer = Some("issuer.local".into())), "ISSUER"),
+            (opts(|o| o.host = Some("999.1.1.1".into())), "HOST"),
+            (
+                opts(|o| o.host = Some("no-such-host.invalid".into())),
+                "HOST",
+            ),
             (opts(|o| o.peers = Some("a:1".into())), "PEERS"),
             (opts(|o| o.peers = Some("https://a:8081".into())), "PEERS"),
             (opts(|o| o.peer_refresh_sec = Some(0)), "PEER_REFRESH_SEC"),

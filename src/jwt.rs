@@ -38,7 +38,7 @@ pub fn encode_typed(
     typ: &str,
     claims: &Map<String, Value>,
 ) -> Result<String, EncodeError> {
-    let header = serde_json::json!({"alg": "RS256", "typ": typ, "kid": key.kid()});
+    let header = serde_json::json!({"alg": key.alg().as_str(), "typ": typ, "kid": key.kid()});
     encode_with_header(key, &URL_SAFE_NO_PAD.encode(header.to_string()), claims)
 }
 
@@ -47,12 +47,32 @@ fn encode_with_header(
     header_b64: &str,
     claims: &Map<String, Value>,
 ) -> Result<String, EncodeError> {
+    encode_raw(header_b64, claims, |input| key.sign(input))
+}
+
+/// Encodes `header` (any JSON object: tokens that are broken on purpose
+/// need headers no key would produce) and `claims`, signed by `sign` over
+/// the signing input (RFC 7515 §5.1); an empty signature gives `h.p.`.
+pub fn encode_with(
+    header: &Value,
+    claims: &Map<String, Value>,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, KeyError>,
+) -> Result<String, EncodeError> {
+    let header = serde_json::to_vec(header).map_err(EncodeError::Serialize)?;
+    encode_raw(&URL_SAFE_NO_PAD.encode(header), claims, sign)
+}
+
+fn encode_raw(
+    header_b64: &str,
+    claims: &Map<String, Value>,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, KeyError>,
+) -> Result<String, EncodeError> {
     let payload = serde_json::to_vec(claims).map_err(EncodeError::Serialize)?;
     let mut token = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 2 + 344);
     token.push_str(header_b64);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-    let signature = key.sign(token.as_bytes())?;
+    let signature = sign(token.as_bytes())?;
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(signature, &mut token);
     Ok(token)
@@ -100,19 +120,29 @@ pub fn verify_at(
 ) -> Result<Map<String, Value>, VerifyError> {
     let header =
         jsonwebtoken::decode_header(token).map_err(|e| VerifyError::Malformed(e.to_string()))?;
-    if header.alg != Algorithm::RS256 {
+    if matches!(
+        header.alg,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    ) {
         return Err(VerifyError::Malformed(format!(
-            "alg is {:?}, expected RS256",
+            "alg is {:?}; only the published (asymmetric) keys verify here",
             header.alg
         )));
     }
     let kid = header.kid.unwrap_or_default();
-    let key = keys
+    let (key_alg, key) = keys
         .decoding_key(&kid)
         .ok_or_else(|| VerifyError::UnknownKey(kid.clone()))?;
+    // RFC 8725 §3.1: the key decides the algorithm, not the token.
+    if header.alg != key_alg.to_jsonwebtoken() {
+        return Err(VerifyError::Invalid(format!(
+            "alg is {:?} but key {kid:?} is for {key_alg}",
+            header.alg
+        )));
+    }
     // Times are checked below against `now`, which may be an issuer's
     // shifted or frozen clock rather than the system's.
-    let mut validation = Validation::new(Algorithm::RS256);
+    let mut validation = Validation::new(header.alg);
     validation.leeway = 0;
     validation.validate_exp = false;
     validation.validate_nbf = false;

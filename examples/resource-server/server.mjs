@@ -12,8 +12,13 @@
 //   EXPECTED_ISSUER    must equal mock-idp's ISSUER, byte for byte.
 //   EXPECTED_AUDIENCE  optional; when set, `aud` must contain it.
 //   HOST, PORT         where to listen (default 0.0.0.0:3000).
+//   NODE_ENV, APP_ENV  production/prod turns on the startup guard (prod-guard.mjs):
+//                      if JWKS_URL answers as mock-idp, exit 78 with one line on
+//                      stderr; every later JWKS fetch is checked too. See
+//                      docs/production-safety.md. Otherwise no request at startup.
 import http from 'node:http';
-import { createRemoteJWKSet, jwtVerify, errors } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify, errors } from 'jose';
+import { guardedFetch, refuseMockIssuerInProduction } from './prod-guard.mjs';
 
 const JWKS_URL = process.env.JWKS_URL || 'http://token-issuer:8081/.well-known/jwks.json';
 const EXPECTED_ISSUER = process.env.EXPECTED_ISSUER || 'http://localhost:8081';
@@ -21,12 +26,16 @@ const EXPECTED_AUDIENCE = process.env.EXPECTED_AUDIENCE || undefined;
 const HOST = process.env.HOST || '0.0.0.0';
 const PORT = Number(process.env.PORT || 3000);
 
+// Production only: one GET of JWKS_URL; exits 78 if it is mock-idp.
+await refuseMockIssuerInProduction('JWKS_URL', JWKS_URL);
+
 // jose caches the key set and refetches it when a token names an unknown
 // `kid` (at most once per cooldown), so a restarted mock-idp with a new key
 // is picked up without restarting this server.
 const jwks = createRemoteJWKSet(new URL(JWKS_URL), {
   timeoutDuration: 2000,
   cooldownDuration: 5000,
+  [customFetch]: guardedFetch('JWKS_URL', JWKS_URL),
 });
 
 function send(res, status, body, headers = {}) {

@@ -4,7 +4,7 @@
 //! promise is a crash too.
 //!
 //! Two harnesses run them: libFuzzer (`fuzz_targets/*.rs`, `cargo +nightly
-//! fuzz run <target>`) and, on stable, `tests/fuzz_replay.rs`, which
+//! fuzz run <target>`) and, on stable, `tests/it/fuzz_replay.rs`, which
 //! includes this file and replays the committed corpus (`fuzz/corpus/`)
 //! plus deterministic mutations of it under `cargo test`.
 //!

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # CI stage: key federation between replicas (issue 3).
 #
-#  1. The federation unit tests and tests/federation.rs: three real mock-idp
-#     processes (cross-verification, crash, retention, restart; prints the time
-#     a new replica's key takes to reach its peers) and the bad-peer tests.
-#  2. DNS discovery for real (tests/federation_dns.rs): inside a network
-#     namespace of its own, whose /etc/hosts (bind-mounted by `ip netns exec`
-#     from /etc/netns/<ns>/hosts; the real /etc/hosts is never touched) makes
-#     one name resolve to 127.0.0.2-5; replicas bind those loopback addresses.
-#  3. The Kubernetes manifests in deploy/k8s/: schema validation with
+# The federation unit tests and the three-replica and bad-peer tests
+# (tests/it/federation.rs) run in the `rust` stage with everything else; this
+# stage adds what needs a machine set up for it:
+#  1. DNS discovery for real (tests/it/federation_dns.rs, #[ignore]d in the
+#     `rust` stage): inside a network namespace of its own, whose /etc/hosts
+#     (bind-mounted by `ip netns exec` from /etc/netns/<ns>/hosts; the real
+#     /etc/hosts is never touched) makes one name resolve to 127.0.0.2-5;
+#     replicas bind those loopback addresses.
+#  2. The Kubernetes manifests in deploy/k8s/: schema validation with
 #     kubernetes-validate (PyPI, ships its schemas), run inside the namespace,
 #     i.e. with no network at all, plus a few checks of what the HA setup needs.
 #
@@ -41,10 +42,6 @@ trap cleanup EXIT
 
 apt_install iproute2 python3 python3-venv
 
-log "federation: unit tests and three-replica integration tests"
-cargo test --locked --lib federation
-cargo test --locked --test federation -- --nocapture
-
 log "federation: network namespace $NS ($DNS_NAME -> $DNS_ADDRS)"
 $SUDO mkdir -p "/etc/netns/$NS"
 {
@@ -64,16 +61,17 @@ print("getaddrinfo(%s) inside the namespace: %s" % (sys.argv[1],
       sorted({a[4][0] for a in socket.getaddrinfo(sys.argv[1], 8081, type=socket.SOCK_STREAM)})))' "$DNS_NAME"
 
 log "federation: DNS discovery test inside $NS"
-test_bin="$(cargo test --locked --test federation_dns --no-run --message-format=json 2>/dev/null \
+# The integration-test binary `it` (tests/it/main.rs), built as the `rust` stage builds it.
+test_bin="$(cargo test --locked --test it --no-run --message-format=json 2>/dev/null \
   | python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "federation_dns" and m.get("executable"):
+    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "it" and m.get("executable"):
         print(m["executable"])')"
-[ -x "$test_bin" ] || die "could not build tests/federation_dns.rs"
+[ -x "$test_bin" ] || die "could not build the integration tests (tests/it)"
 $SUDO ip netns exec "$NS" env \
   MOCK_IDP_DNS_NAME="$DNS_NAME" MOCK_IDP_DNS_ADDRS="$DNS_ADDRS" MOCK_IDP_DNS_PORT="$DNS_PORT" \
-  "$test_bin" --ignored --exact dns_discovery_across_loopback_addresses --nocapture
+  "$test_bin" --ignored --exact federation_dns::dns_discovery_across_loopback_addresses --nocapture
 
 log "federation: Kubernetes manifests (offline schema validation)"
 venv="${XDG_CACHE_HOME:-$HOME/.cache}/mock-idp/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"

@@ -14,7 +14,7 @@
 # Needs a nightly toolchain: the one rustup has, or `rustup toolchain install
 # nightly --profile minimal`. When neither works the run is SKIPPED with a
 # message and exit 0: the same targets still run on stable in the rust stage
-# (tests/fuzz_replay.rs replays the corpus and mutations of it).
+# (tests/it/fuzz_replay.rs replays the corpus and mutations of it).
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 cd "$REPO_ROOT" || exit 1
 
@@ -28,7 +28,7 @@ if ! cargo +nightly --version >/dev/null 2>&1; then
 fi
 if ! cargo +nightly --version >/dev/null 2>&1; then
   echo "  SKIP: fuzzing (cargo-fuzz needs a nightly toolchain and none could be installed);"
-  echo "        the same targets ran on stable in the rust stage (tests/fuzz_replay.rs)"
+  echo "        the same targets ran on stable in the rust stage (tests/it/fuzz_replay.rs)"
   exit 0
 fi
 if ! command -v cargo-fuzz >/dev/null; then

@@ -15,7 +15,7 @@
 #   keyrace  scripts/ci/keyrace.sh: PID-1 replicas racing on one key volume
 #            (also `bash scripts/test.sh keyrace`);
 #   fuzz     the fuzz targets for about a minute. By default on stable:
-#            tests/fuzz_replay.rs (the committed corpus, then random
+#            tests/it/fuzz_replay.rs (the committed corpus, then random
 #            mutations of it, 15 s per target; the test binary is the one the
 #            rust stage already built). HARDENING_FUZZ=nightly runs
 #            scripts/ci/fuzz.sh instead: cargo-fuzz, coverage-guided, 15 s
@@ -50,10 +50,10 @@ run_step() {
         log "hardening: fuzz smoke run (cargo-fuzz on nightly)"
         bash scripts/ci/fuzz.sh
       else
-        log "hardening: fuzz smoke run on stable (tests/fuzz_replay.rs, ${FUZZ_SECONDS:-15} s per target)"
+        log "hardening: fuzz smoke run on stable (tests/it/fuzz_replay.rs, ${FUZZ_SECONDS:-15} s per target)"
         FUZZ_REPLAY_SEED="${FUZZ_REPLAY_SEED:-$(od -An -N6 -tu8 /dev/urandom | tr -d ' ')}" \
           FUZZ_REPLAY_MUTATIONS="${FUZZ_REPLAY_MUTATIONS:-10000000}" FUZZ_REPLAY_SECS="${FUZZ_SECONDS:-15}" \
-          cargo test --locked --quiet --test fuzz_replay -- --test-threads 2 --nocapture 2>&1 |
+          cargo test --locked --quiet --test it fuzz_replay:: -- --test-threads 2 --nocapture 2>&1 |
           sed -n -E 's/.*(token_request|oauth_form|users_config|peer_jwks): ([0-9]+ inputs.*)/  pass: fuzz (stable) \1: \2/p; /panicked|FAILED|^test result/p'
         return "${PIPESTATUS[0]}"
       fi

@@ -7,6 +7,7 @@
 //! everything; a `null` value removes the claim, for deliberately broken tokens).
 
 pub mod users;
+pub mod variant;
 
 use std::fmt;
 
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 pub use users::{Persona, Users};
+pub use variant::Variant;
 
 use crate::random::{self, Alphabet, RandomError};
 
@@ -112,6 +114,14 @@ pub struct MintRequest {
     pub expires_in: Option<i64>,
     /// Claims merged last; `null` removes a claim.
     pub claims: Option<Map<String, Value>>,
+    /// A deliberately broken token (`GET /token/variants`).
+    pub variant: Option<Variant>,
+    /// Signing algorithm (default: the issuer's `alg`).
+    pub alg: Option<crate::keys::Alg>,
+    /// JOSE `typ` (default `JWT`); `at+jwt` also adds the RFC 9068 claims.
+    pub typ: Option<String>,
+    /// `client_id` claim of an `at+jwt` token (default: `azp`, else `sub`).
+    pub client_id: Option<String>,
 }
 
 /// Server-side defaults a token is built with.

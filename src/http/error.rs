@@ -26,6 +26,9 @@ pub enum ApiError {
     /// 405.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// 409: the request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl ApiError {
@@ -44,6 +47,7 @@ impl ApiError {
             }
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "invalid_request"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "invalid_request"),
         }
     }
 }

@@ -55,6 +55,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::userinfo::router())
         .merge(routes::introspect::router())
         .merge(routes::server::router())
+        .merge(routes::admin_keys::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), track_latency))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

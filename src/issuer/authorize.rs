@@ -542,6 +542,213 @@ mod tests {
         }
     }
 
+    use crate::clients::{ClientConfig, GrantType};
+    use crate::issuer::testing;
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn strict() -> Issuer {
+        testing::issuer(
+            "alice: {sub: user_alice}\nbob: {password: pw}\n",
+            vec![
+                ClientConfig {
+                    client_id: "web".into(),
+                    client_secret: Some("s".into()),
+                    redirect_uris: vec!["http://app/cb".into()],
+                    ..Default::default()
+                },
+                ClientConfig {
+                    client_id: "spa".into(),
+                    redirect_uris: vec!["http://spa/cb".into(), "http://spa/other".into()],
+                    ..Default::default()
+                },
+                ClientConfig {
+                    client_id: "svc".into(),
+                    client_secret: Some("s".into()),
+                    redirect_uris: vec!["http://svc/cb".into()],
+                    grant_types: vec![GrantType::ClientCredentials],
+                    ..Default::default()
+                },
+            ],
+        )
+    }
+
+    fn form(s: &str) -> Form {
+        Form::parse(s.as_bytes(), "q").unwrap()
+    }
+
+    #[test]
+    fn authorization_requests_are_validated_in_the_rfc_order() {
+        let issuer = strict();
+        // Page errors: the client or the redirect URI cannot be trusted.
+        let pages = [
+            ("", "client_id: is required"),
+            ("client_id=nope", "unknown client"),
+            (
+                "client_id=web&redirect_uri=http://evil/cb",
+                "is not registered",
+            ),
+            ("client_id=spa", "redirect_uri: is required"),
+        ];
+        for (q, want) in pages {
+            match issuer.authorize_request("http://h", &form(q)) {
+                Err(AuthorizeError::Page(m)) => assert!(m.contains(want), "{q}: {m}"),
+                other => panic!("{q}: expected a page, got {other:?}"),
+            }
+        }
+        // Redirect errors: back to the client with state and iss.
+        let redirects = [
+            ("client_id=web&state=s1", "response_type%3A+is+required"),
+            (
+                "client_id=web&response_type=token&state=s1",
+                "unsupported_response_type",
+            ),
+            (
+                "client_id=web&response_type=code&response_mode=fragment&state=s1",
+                "response_mode",
+            ),
+            (
+                "client_id=svc&response_type=code&state=s1",
+                "unauthorized_client",
+            ),
+            (
+                "client_id=spa&redirect_uri=http://spa/cb&response_type=code&state=s1",
+                "code_challenge%3A+is+required+for+public",
+            ),
+            (
+                "client_id=web&response_type=code&code_challenge=short&state=s1",
+                "43+to+128",
+            ),
+            (
+                "client_id=web&response_type=code&code_challenge_method=S256&state=s1",
+                "code_challenge%3A+is+required+when",
+            ),
+            (
+                "client_id=web&response_type=code&state=s1&state=s2",
+                "must+not+be+repeated",
+            ),
+        ];
+        for (q, want) in redirects {
+            match issuer.authorize_request("http://h", &form(q)) {
+                Err(AuthorizeError::Redirect(url)) => {
+                    assert!(url.contains(want), "{q}: {url}");
+                    assert!(url.contains("state=s1"), "{q}: {url}");
+                    assert!(url.contains("iss=https%3A%2F%2Fissuer.test"), "{q}: {url}");
+                }
+                other => panic!("{q}: expected a redirect, got {other:?}"),
+            }
+        }
+        // A good request: one registered URI may be omitted; PKCE plain by default.
+        let req = issuer
+            .authorize_request(
+                "http://h",
+                &form(&format!(
+                    "client_id=web&response_type=code&code_challenge={CHALLENGE}&scope=openid"
+                )),
+            )
+            .unwrap();
+        assert_eq!(req.redirect_uri, "http://app/cb");
+        assert!(!req.redirect_uri_given);
+        assert_eq!(req.code_challenge_method, Some(pkce::PkceMethod::Plain));
+        assert_eq!(req.scope.as_deref(), Some("openid"));
+    }
+
+    #[test]
+    fn login_decisions() {
+        let issuer = strict();
+        let base = "client_id=web&response_type=code&state=st";
+        // login_hint naming a persona without password: a code at once.
+        match issuer
+            .authorize("http://h", &form(&format!("{base}&login_hint=alice")))
+            .unwrap()
+        {
+            AuthorizeOutcome::Redirect(url) => {
+                assert!(url.contains("code=") && url.contains("state=st"), "{url}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // A persona with a password, or an unknown name: the login page.
+        for hint in ["bob", "mallory"] {
+            let outcome = issuer
+                .authorize("http://h", &form(&format!("{base}&login_hint={hint}")))
+                .unwrap();
+            assert!(
+                matches!(outcome, AuthorizeOutcome::Login { .. }),
+                "{hint}: {outcome:?}"
+            );
+        }
+        match issuer
+            .authorize("http://h", &form(&format!("{base}&prompt=none")))
+            .unwrap()
+        {
+            AuthorizeOutcome::Redirect(url) => {
+                assert!(url.contains("error=login_required"), "{url}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // The login page's submit.
+        let submit = |extra: &str| {
+            issuer
+                .login_submit("http://h", &form(&format!("{base}&{extra}")))
+                .unwrap()
+        };
+        match submit("action=cancel") {
+            AuthorizeOutcome::Redirect(url) => {
+                assert!(url.contains("error=access_denied"), "{url}")
+            }
+            other => panic!("{other:?}"),
+        }
+        for (extra, want) in [
+            ("user=nobody", "is not a persona"),
+            ("user=bob&password=wrong", "wrong password"),
+            ("username=", "enter a username"),
+            (
+                "username=dave&claims=%5B1%5D",
+                "claims: must be a JSON object",
+            ),
+        ] {
+            match submit(extra) {
+                AuthorizeOutcome::Login { error: Some(e), .. } => {
+                    assert!(e.contains(want), "{extra}: {e}")
+                }
+                other => panic!("{extra}: {other:?}"),
+            }
+        }
+        for ok in [
+            "user=bob&password=pw",
+            "username=dave&claims=%7B%22x%22%3A1%7D",
+        ] {
+            assert!(
+                matches!(submit(ok), AuthorizeOutcome::Redirect(u) if u.contains("code=")),
+                "{ok}"
+            );
+        }
+    }
+
+    #[test]
+    fn logout_redirects_only_to_registered_uris() {
+        let issuer = strict();
+        assert_eq!(issuer.logout_redirect(&form("")), Ok(None));
+        assert_eq!(
+            issuer.logout_redirect(&form("post_logout_redirect_uri=http://spa/other&state=x")),
+            Ok(Some("http://spa/other?state=x".into()))
+        );
+        let e = issuer
+            .logout_redirect(&form("post_logout_redirect_uri=http://evil/&client_id=spa"))
+            .unwrap_err();
+        assert!(e.contains("not registered for client \"spa\""), "{e}");
+        let open = testing::issuer("", vec![]);
+        assert!(
+            open.logout_redirect(&form("post_logout_redirect_uri=http://any/"))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            open.logout_redirect(&form("post_logout_redirect_uri=javascript:x"))
+                .is_err()
+        );
+    }
+
     #[test]
     fn aud_of_a_hint() {
         let payload = URL_SAFE_NO_PAD.encode(r#"{"aud":["web","x"]}"#);

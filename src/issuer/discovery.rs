@@ -64,7 +64,7 @@ impl Issuer {
             "code_challenge_methods_supported": PkceMethod::ALL.map(PkceMethod::as_str),
             "scopes_supported": authorize::SCOPES,
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
+            "id_token_signing_alg_values_supported": self.algorithms().iter().map(|a| a.as_str()).collect::<Vec<_>>(),
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
             "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
             "revocation_endpoint_auth_methods_supported": AUTH_METHODS,

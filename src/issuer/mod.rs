@@ -33,6 +33,7 @@ pub mod paths;
 pub mod pkce;
 pub mod registry;
 pub mod spent;
+pub mod variant;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -49,7 +50,7 @@ use crate::claims::{self, Audience, MintContext, MintRequest, Minted, Users};
 use crate::clients::Clients;
 use crate::jwt;
 use crate::keys::persist::{self, Outcome, PersistError};
-use crate::keys::{KeyError, KeyStore, KidPolicy, SigningKey};
+use crate::keys::{self, Alg, KeyError, KeyStore, KidPolicy, SigningKey};
 use crate::metrics::{TokenCounters, TokenSource};
 
 /// An issuer's resolved settings (the root's from the flags, a named
@@ -70,6 +71,28 @@ pub struct Settings {
     pub keys_dir: Option<PathBuf>,
     /// Bound of the spent-`jti` set (`REPLAY_CAPACITY`).
     pub replay_capacity: usize,
+    /// Default signing algorithm (`alg`, `ALG` for the root).
+    pub alg: Alg,
+    /// The HS256 secret (`hs256_secret`, `HS256_SECRET` for the root).
+    pub hs256_secret: Option<Secret>,
+}
+
+/// A secret string that never reaches `Debug` or a log.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -245,21 +268,47 @@ impl Issuer {
     pub async fn ready(&self) -> Result<(), OAuthError> {
         self.key_ready
             .get_or_try_init(|| async {
-                let settings = self.settings.clone();
-                let key = tokio::task::spawn_blocking(move || create_key(&settings))
-                    .await
-                    .map_err(|e| OAuthError::server("the key creation task failed", e))?
-                    .map_err(|e| {
-                        OAuthError::server(
-                            format!("cannot set up the signing key of issuer {:?}", self.name()),
-                            e,
-                        )
-                    })?;
-                self.keys.install(key);
+                self.create_and_install(self.settings.alg).await?;
+                if let Some(secret) = &self.settings.hs256_secret
+                    && self.settings.alg != Alg::HS256
+                {
+                    let key = SigningKey::hmac(secret.0.as_bytes(), &self.settings.kid)
+                        .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+                    self.keys.install(key);
+                }
                 Ok::<(), OAuthError>(())
             })
             .await
             .map(|_| ())
+    }
+
+    /// Makes sure a key for `alg` exists (created on first use, on a
+    /// blocking thread; persisted with `PERSIST_KEYS_DIR`). Keys of other
+    /// algorithms than the issuer's are only published from then on.
+    pub async fn ensure_alg(&self, alg: Alg) -> Result<(), OAuthError> {
+        self.ready().await?;
+        if self.keys.snapshot().active(alg).is_some() {
+            return Ok(());
+        }
+        self.create_and_install(alg).await
+    }
+
+    async fn create_and_install(&self, alg: Alg) -> Result<(), OAuthError> {
+        let settings = self.settings.clone();
+        let key = tokio::task::spawn_blocking(move || create_key(&settings, alg))
+            .await
+            .map_err(|e| OAuthError::server("the key creation task failed", e))?
+            .map_err(|e| match e {
+                KeySetupError::Generate(KeyError::NoSecret) => OAuthError::invalid_request(
+                    format!("alg: HS256 needs a secret; {}", KeyError::NoSecret),
+                ),
+                other => OAuthError::server(
+                    format!("cannot set up the {alg} key of issuer {:?}", self.name()),
+                    other,
+                ),
+            })?;
+        self.keys.install(key);
+        Ok(())
     }
 
     /// Creates or loads the signing key on this thread (startup, before
@@ -268,21 +317,135 @@ impl Issuer {
         if self.has_key() {
             return Ok(());
         }
-        let key = create_key(&self.settings)?;
+        let key = create_key(&self.settings, self.settings.alg)?;
         self.keys.install(key);
+        if let Some(secret) = &self.settings.hs256_secret
+            && self.settings.alg != Alg::HS256
+        {
+            self.keys.install(
+                SigningKey::hmac(secret.0.as_bytes(), &self.settings.kid)
+                    .map_err(KeySetupError::Generate)?,
+            );
+        }
         // Nobody else can have raced us before the server started.
         let _ = self.key_ready.set(());
         Ok(())
     }
 
-    /// The active signing key; `temporarily_unavailable` before [`Issuer::ready`].
+    /// The key signing the issuer's own algorithm now (codes, refresh and
+    /// ID tokens); `temporarily_unavailable` before [`Issuer::ready`].
     pub fn signing_key(&self) -> Result<Arc<SigningKey>, OAuthError> {
-        self.keys.signing_key().ok_or_else(|| {
+        self.key_for(self.settings.alg, self.clock.now())
+    }
+
+    /// The key signing `alg` at `now`; `temporarily_unavailable` when it does
+    /// not exist yet ([`Issuer::ensure_alg`] creates it).
+    pub fn key_for(&self, alg: Alg, now: i64) -> Result<Arc<SigningKey>, OAuthError> {
+        self.keys.signing_key_for(alg, now).ok_or_else(|| {
             OAuthError::temporarily_unavailable(format!(
-                "the signing key of issuer {:?} is not ready yet; retry",
+                "the {alg} key of issuer {:?} is not ready yet; retry",
                 self.name()
             ))
         })
+    }
+
+    /// Key rotation drill: a new key for the issuer's algorithm is published
+    /// at once and signs from `grace_sec` seconds on (the issuer's clock);
+    /// the key it replaces stays published until the last token it signed
+    /// has expired. Rotated keys live in memory only (a restart goes back to
+    /// the persisted key).
+    pub async fn rotate_keys(&self, grace_sec: i64) -> Result<keys::Rotation, OAuthError> {
+        let alg = self.settings.alg;
+        if alg == Alg::HS256 {
+            return Err(OAuthError::invalid_request(
+                "keys: this issuer signs with HS256, a shared secret: there is no key pair to rotate",
+            ));
+        }
+        if !(0..=crate::claims::MAX_EXPIRES_IN).contains(&grace_sec) {
+            return Err(OAuthError::invalid_request(format!(
+                "grace_sec: {grace_sec} is out of range; use 0 to {} seconds",
+                crate::claims::MAX_EXPIRES_IN
+            )));
+        }
+        self.ready().await?;
+        // A fixed KID would give the next key the same kid: thumbprints here.
+        let policy = KidPolicy {
+            fixed: None,
+            instance_id: self.settings.kid.instance_id.clone(),
+        };
+        let next = tokio::task::spawn_blocking(move || SigningKey::generate_fast_for(alg, &policy))
+            .await
+            .map_err(|e| OAuthError::server("the key creation task failed", e))?
+            .map_err(|e| OAuthError::server("generating the next key failed", e))?;
+        let now = self.clock.now();
+        let rotation = self
+            .keys
+            .rotate(next, now.saturating_add(grace_sec), now)
+            .ok_or_else(|| OAuthError::temporarily_unavailable("the issuer has no key yet"))?;
+        tracing::info!(
+            issuer = self.name(),
+            active = %rotation.active_kid,
+            next = %rotation.next_kid,
+            switch_at = rotation.switch_at,
+            "key rotation started"
+        );
+        Ok(rotation)
+    }
+
+    /// Stops publishing the own key `kid` now (409 material: not the one signing).
+    pub fn unpublish_key(&self, kid: &str) -> Result<(), keys::UnpublishError> {
+        self.keys.unpublish(kid)?;
+        tracing::info!(issuer = self.name(), kid, "key unpublished");
+        Ok(())
+    }
+
+    /// The JWKS to serve now: retired keys whose tokens have all expired are
+    /// dropped first, and a due rotation takes effect.
+    pub fn jwks(&self) -> Arc<keys::JwksSnapshot> {
+        let now = self.clock.now();
+        self.keys.signing_key_for(self.settings.alg, now);
+        self.keys.prune(now);
+        self.keys.merged()
+    }
+
+    /// The own keys and their state (`GET <mount>/_admin/keys`).
+    pub fn key_status(&self) -> serde_json::Value {
+        let now = self.clock.now();
+        self.keys.signing_key_for(self.settings.alg, now);
+        self.keys.prune(now);
+        let set = self.keys.snapshot();
+        let keys: Vec<serde_json::Value> = set
+            .own
+            .iter()
+            .map(|k| {
+                let (state, switch_at) = match k.state {
+                    keys::KeyState::Active => ("active", None),
+                    keys::KeyState::Next { switch_at } => ("next", Some(switch_at)),
+                    keys::KeyState::Retired => ("retired", None),
+                };
+                let max_exp = k.key.max_exp();
+                serde_json::json!({
+                    "kid": k.key.kid(),
+                    "alg": k.key.alg(),
+                    "state": state,
+                    "switch_at": switch_at,
+                    "last_exp": (max_exp != i64::MIN).then_some(max_exp),
+                })
+            })
+            .collect();
+        serde_json::json!({"keys": keys, "now": now})
+    }
+
+    /// The algorithms this issuer signs with, its own first (discovery).
+    pub fn algorithms(&self) -> Vec<Alg> {
+        let own = self.settings.alg;
+        std::iter::once(own)
+            .chain(
+                Alg::ALL.into_iter().filter(|a| {
+                    *a != own && (a.is_public() || self.settings.hs256_secret.is_some())
+                }),
+            )
+            .collect()
     }
 
     /// Builds the claims `req` asks for at `now`, signs them with the active
@@ -303,8 +466,39 @@ impl Issuer {
             token_ttl: self.settings.token_ttl,
             users: &users,
         };
-        let minted = claims::build(req, &ctx, now)?;
-        let token = jwt::encode(&*self.signing_key()?, &minted.claims)?;
+        let mut minted = claims::build(req, &ctx, now)?;
+        let alg = req.alg.unwrap_or(self.settings.alg);
+        let key = self.key_for(alg, now)?;
+        let typ = match req.typ.as_deref() {
+            Some(t) if artifacts::ArtifactKind::from_typ(t).is_some() => {
+                return Err(OAuthError::invalid_request(format!(
+                    "typ: {t:?} is reserved for mock-idp's own codes and refresh tokens"
+                )));
+            }
+            Some(t) if t.trim().is_empty() => {
+                return Err(OAuthError::invalid_request("typ: must not be empty"));
+            }
+            other => other,
+        };
+        if typ.is_some_and(|t| t.eq_ignore_ascii_case("at+jwt")) {
+            rfc9068_claims(&mut minted.claims, req);
+        }
+        if let Some(v) = req.variant {
+            variant::apply_claims(v, &mut minted.claims, now);
+        }
+        let token = match (req.variant, typ) {
+            // The hot path: the key's pre-encoded header.
+            (None, None) => jwt::encode(&key, &minted.claims)?,
+            (None, Some(typ)) => jwt::encode_with(
+                &serde_json::json!({"alg": alg.as_str(), "typ": typ, "kid": key.kid()}),
+                &minted.claims,
+                |input| key.sign(input),
+            )?,
+            (Some(v), typ) => variant::encode(v, &key, typ.unwrap_or("JWT"), &minted.claims)?,
+        };
+        if let Some(exp) = minted.claims.get("exp").and_then(serde_json::Value::as_i64) {
+            key.note_exp(exp);
+        }
         self.counters.issued(source, minted.preset);
         Ok((token, minted))
     }
@@ -323,23 +517,55 @@ impl Issuer {
     }
 }
 
-/// Loads the persisted key of `settings` or creates one (blocking).
-fn create_key(settings: &Settings) -> Result<SigningKey, KeySetupError> {
+/// RFC 9068 §2.2: an `at+jwt` access token has `iss`, `exp`, `aud`, `sub`,
+/// `client_id`, `iat` and `jti`. `client_id` comes from the request, else
+/// `azp`, else `sub`; a missing `aud` becomes the `iss` (an access token
+/// must not look like an ID token, whose `aud` is the client).
+fn rfc9068_claims(claims: &mut serde_json::Map<String, serde_json::Value>, req: &MintRequest) {
+    if !claims.contains_key("client_id") {
+        let client_id = req
+            .client_id
+            .clone()
+            .map(serde_json::Value::from)
+            .or_else(|| claims.get("azp").cloned())
+            .or_else(|| claims.get("sub").cloned());
+        if let Some(id) = client_id {
+            claims.insert("client_id".into(), id);
+        }
+    }
+    if !claims.contains_key("aud")
+        && let Some(iss) = claims.get("iss").cloned()
+    {
+        claims.insert("aud".into(), iss);
+    }
+}
+
+/// Loads the persisted `alg` key of `settings` or creates one (blocking).
+fn create_key(settings: &Settings, alg: Alg) -> Result<SigningKey, KeySetupError> {
     let issuer = settings.name.as_str();
+    if alg == Alg::HS256 {
+        let secret = settings
+            .hs256_secret
+            .as_ref()
+            .ok_or(KeySetupError::Generate(KeyError::NoSecret))?;
+        return SigningKey::hmac(secret.0.as_bytes(), &settings.kid)
+            .map_err(KeySetupError::Generate);
+    }
     match &settings.keys_dir {
         Some(dir) => {
-            let (key, outcome) = persist::load_or_create(dir, &settings.kid)?;
+            let (key, outcome) = persist::load_or_create_for(dir, alg, &settings.kid)?;
             let what = match outcome {
                 Outcome::Created => "created new key pair",
                 Outcome::Loaded => "loaded key pair",
                 Outcome::PublicRegenerated => "loaded private key; wrote missing public.pem",
             };
-            tracing::info!(issuer, dir = %dir.display(), kid = key.kid(), "{what}");
+            tracing::info!(issuer, %alg, dir = %dir.display(), kid = key.kid(), "{what}");
             Ok(key)
         }
         None => {
-            let key = SigningKey::generate_fast(&settings.kid).map_err(KeySetupError::Generate)?;
-            tracing::info!(issuer, kid = key.kid(), "generated in-memory key pair");
+            let key = SigningKey::generate_fast_for(alg, &settings.kid)
+                .map_err(KeySetupError::Generate)?;
+            tracing::info!(issuer, %alg, kid = key.kid(), "generated in-memory key pair");
             Ok(key)
         }
     }
@@ -360,6 +586,8 @@ pub(crate) mod testing {
             kid: KidPolicy::default(),
             keys_dir: None,
             replay_capacity: 1000,
+            alg: Alg::RS256,
+            hs256_secret: None,
         }
     }
 

@@ -5,6 +5,8 @@
 
 /// Token endpoint (mint and OAuth grants).
 pub const TOKEN: &str = "/token";
+/// The list of token variants (`GET`).
+pub const TOKEN_VARIANTS: &str = "/token/variants";
 /// JWKS, standard location.
 pub const JWKS_WELL_KNOWN: &str = "/.well-known/jwks.json";
 /// JWKS, navikt/mock-oauth2-server location.
@@ -31,6 +33,7 @@ pub const ENDSESSION: &str = "/endsession";
 /// Every path each issuer serves under its mount.
 pub const ISSUER_PATHS: &[&str] = &[
     TOKEN,
+    TOKEN_VARIANTS,
     JWKS_WELL_KNOWN,
     JWKS,
     DISCOVERY,

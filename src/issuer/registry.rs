@@ -122,6 +122,7 @@ impl Template {
                 instance_id: self.settings.kid.instance_id.clone(),
             },
             keys_dir: self.keys_dir.as_ref().map(|d| d.join(name)),
+            hs256_secret: None,
             ..self.settings.clone()
         }
     }
@@ -177,6 +178,8 @@ impl Registry {
             },
             keys_dir: config.persist_keys_dir.clone(),
             replay_capacity: config.replay_capacity,
+            alg: config.alg,
+            hs256_secret: config.hs256_secret.clone(),
         };
         let template = Template {
             settings: root_settings.clone(),
@@ -197,6 +200,10 @@ impl Registry {
                 if let Some(ttl) = own.token_ttl {
                     settings.token_ttl = ttl;
                 }
+                if let Some(alg) = own.alg {
+                    settings.alg = alg;
+                }
+                settings.hs256_secret = own.hs256_secret.clone();
                 Issuer::new(
                     settings,
                     own.users.clone().unwrap_or_else(|| template.users.clone()),

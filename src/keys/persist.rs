@@ -25,7 +25,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{KidPolicy, SigningKey};
+use super::{Alg, KidPolicy, SigningKey};
 
 /// File name of the private key (PKCS#8 PEM).
 pub const PRIVATE_FILE: &str = "private.pem";
@@ -77,20 +77,41 @@ pub enum PersistError {
 /// more passes only happen if something else deletes it meanwhile.
 const ATTEMPTS: usize = 3;
 
-/// Loads the key pair from `dir`, or creates it there on first start.
+/// The file names of `alg`'s key pair: `private.pem`/`public.pem` for
+/// RS256, `private-<alg>.pem`/`public-<alg>.pem` (lower case) for the others.
+pub fn file_names(alg: Alg) -> (String, String) {
+    if alg == Alg::RS256 {
+        (PRIVATE_FILE.into(), PUBLIC_FILE.into())
+    } else {
+        let a = alg.as_str().to_ascii_lowercase();
+        (format!("private-{a}.pem"), format!("public-{a}.pem"))
+    }
+}
+
+/// The RS256 key pair from `dir`, created there on first start.
 pub fn load_or_create(
     dir: &Path,
+    policy: &KidPolicy,
+) -> Result<(SigningKey, Outcome), PersistError> {
+    load_or_create_for(dir, Alg::RS256, policy)
+}
+
+/// Loads `alg`'s key pair from `dir` (see [`file_names`]), or creates it
+/// there on first start.
+pub fn load_or_create_for(
+    dir: &Path,
+    alg: Alg,
     policy: &KidPolicy,
 ) -> Result<(SigningKey, Outcome), PersistError> {
     create_dir(dir)?;
     remove_stale_temp_files(dir, SystemTime::now());
     for _ in 0..ATTEMPTS {
-        if let Some(done) = try_load_or_create(dir, policy)? {
+        if let Some(done) = try_load_or_create(dir, alg, policy)? {
             return Ok(done);
         }
     }
     Err(PersistError::Invalid {
-        path: dir.join(PRIVATE_FILE),
+        path: dir.join(file_names(alg).0),
         reason: "appeared and vanished repeatedly while starting (is something else \
                  deleting it?)"
             .into(),
@@ -101,10 +122,12 @@ pub fn load_or_create(
 /// `private.pem` meanwhile (look again to load it).
 fn try_load_or_create(
     dir: &Path,
+    alg: Alg,
     policy: &KidPolicy,
 ) -> Result<Option<(SigningKey, Outcome)>, PersistError> {
-    let private_path = dir.join(PRIVATE_FILE);
-    let public_path = dir.join(PUBLIC_FILE);
+    let (private_file, public_file) = file_names(alg);
+    let private_path = dir.join(&private_file);
+    let public_path = dir.join(&public_file);
     // Look at public.pem BEFORE reading private.pem: a creator links
     // private.pem first, so if public.pem is there now and private.pem is
     // absent afterwards, private.pem was deleted, not about to appear. (In
@@ -112,7 +135,7 @@ fn try_load_or_create(
     // we would call its fresh public.pem an orphan.)
     let public_present = exists(&public_path)?;
     if let Some((bytes, mode)) = read_private(&private_path)? {
-        let key = parse_private(&private_path, &bytes, policy)?;
+        let key = parse_private(&private_path, &bytes, alg, policy)?;
         if let Some(warning) = loose_mode_warning(&private_path, mode) {
             tracing::warn!("{warning}");
         }
@@ -123,12 +146,12 @@ fn try_load_or_create(
         return Err(PersistError::Invalid {
             path: public_path,
             reason: format!(
-                "exists but {PRIVATE_FILE} is missing, so the key pair cannot be restored \
-                 (restore {PRIVATE_FILE}, or remove {PUBLIC_FILE} to start with a new key)"
+                "exists but {private_file} is missing, so the key pair cannot be restored \
+                 (restore {private_file}, or remove {public_file} to start with a new key)"
             ),
         });
     }
-    let key = SigningKey::generate_fast(policy).map_err(|e| PersistError::Invalid {
+    let key = SigningKey::generate_fast_for(alg, policy).map_err(|e| PersistError::Invalid {
         path: private_path.clone(),
         reason: e.to_string(),
     })?;
@@ -198,6 +221,7 @@ fn exists(path: &Path) -> Result<bool, PersistError> {
 fn parse_private(
     path: &Path,
     bytes: &[u8],
+    alg: Alg,
     policy: &KidPolicy,
 ) -> Result<SigningKey, PersistError> {
     let invalid = |reason: String| PersistError::Invalid {
@@ -206,14 +230,15 @@ fn parse_private(
     };
     let block = pem::parse(bytes).map_err(|e| invalid(format!("not a PEM file ({e})")))?;
     match block.tag() {
-        "PRIVATE KEY" | "RSA PRIVATE KEY" => {}
+        "PRIVATE KEY" => {}
+        "RSA PRIVATE KEY" if alg.family() == super::Family::Rsa => {}
         other => {
             return Err(invalid(format!(
-                "holds a {other:?} PEM block; expected an RSA \"PRIVATE KEY\" (PKCS#8)"
+                "holds a {other:?} PEM block; expected a {alg} \"PRIVATE KEY\" (PKCS#8)"
             )));
         }
     }
-    SigningKey::from_der(block.contents(), policy).map_err(|e| invalid(e.to_string()))
+    SigningKey::from_der_for(alg, block.contents(), policy).map_err(|e| invalid(e.to_string()))
 }
 
 /// Checks `public.pem` against the private key, or writes it when missing.
@@ -290,9 +315,13 @@ fn create_dir(dir: &Path) -> Result<(), PersistError> {
 /// Whether `name` is one of our temporary key files: `.private.pem.*.tmp`
 /// or `.public.pem.*.tmp` (any middle, so the old `<pid>` names count too).
 fn is_temp_name(name: &str) -> bool {
-    [PRIVATE_FILE, PUBLIC_FILE].iter().any(|file| {
+    let files = Alg::ALL.into_iter().flat_map(|alg| {
+        let (private, public) = file_names(alg);
+        [private, public]
+    });
+    files.into_iter().any(|file| {
         name.strip_prefix('.')
-            .and_then(|rest| rest.strip_prefix(file))
+            .and_then(|rest| rest.strip_prefix(file.as_str()))
             .and_then(|rest| rest.strip_prefix('.'))
             .and_then(|rest| rest.strip_suffix(".tmp"))
             .is_some_and(|middle| !middle.is_empty())

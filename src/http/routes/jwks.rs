@@ -30,7 +30,7 @@ pub fn router() -> Router<SharedState> {
 /// `GET <mount>/.well-known/jwks.json`, `<mount>/jwks`, `/certs`: the merged set.
 pub async fn jwks_get(Iss(issuer): Iss) -> Response {
     issuer.counters().jwks_request();
-    jwks_response(issuer.keys().merged().json.clone())
+    jwks_response(issuer.jwks().json.clone())
 }
 
 /// `GET /api/pkeys[?local=true]` (the root issuer).
@@ -43,7 +43,7 @@ pub async fn pkeys_get(Iss(issuer): Iss, RawQuery(query): RawQuery) -> Response 
     let set = if local {
         issuer.keys().local()
     } else {
-        issuer.keys().merged()
+        issuer.jwks()
     };
     jwks_response(set.json.clone())
 }

@@ -2,6 +2,7 @@
 //! areas register every path for the root and for `/{issuer}`
 //! ([`super::issuer_route`]). Paths come from [`crate::issuer::paths`].
 
+pub mod admin_keys;
 pub mod authorize;
 pub mod discovery;
 pub mod introspect;

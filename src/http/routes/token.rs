@@ -4,7 +4,7 @@
 
 use axum::extract::RawQuery;
 use axum::http::HeaderMap;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value};
 
@@ -17,9 +17,15 @@ use crate::issuer::{Form, TokenResponse, paths};
 
 /// Routes of this area.
 pub fn router() -> Router<SharedState> {
-    issuer_route(Router::new(), paths::TOKEN, post(token_post))
+    let router = issuer_route(Router::new(), paths::TOKEN, post(token_post))
         .layer(no_store())
-        .layer(no_cache_pragma())
+        .layer(no_cache_pragma());
+    issuer_route(router, paths::TOKEN_VARIANTS, get(variants_get))
+}
+
+/// `GET <mount>/token/variants`: every `variant` with what it tests.
+pub async fn variants_get(Iss(_): Iss) -> Json<serde_json::Value> {
+    Json(crate::claims::variant::catalogue())
 }
 
 /// `POST /token`.
@@ -32,7 +38,12 @@ pub async fn token_post(
     Body(body): Body,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let response = match TokenRequest::parse(query.as_deref(), &headers, &body)? {
-        TokenRequest::Mint(req) => issuer.mint(&base, &req)?,
+        TokenRequest::Mint(req) => {
+            if let Some(alg) = req.alg {
+                issuer.ensure_alg(alg).await?;
+            }
+            issuer.mint(&base, &req)?
+        }
         TokenRequest::Grant(form) => issuer.token(&base, basic.as_ref(), &form)?,
     };
     Ok(Json(response))

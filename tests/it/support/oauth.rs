@@ -1,30 +1,36 @@
-//! Helpers shared by the `oauth_*` integration tests: a config with
-//! registered clients and personas, form posts, PKCE pairs and the
-//! authorization step (GET /authorize with `login_hint`).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! OAuth helpers: registered clients and personas, form posts with their
+//! replies, PKCE pairs and the authorization step (`/authorize` with
+//! `login_hint`, which redirects at once).
 
 use std::collections::HashMap;
 
 use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use mock_idp::claims::Audience;
-use mock_idp::claims::users::parse_users;
+use mock_idp::claims::users::{Users, parse_users};
 use mock_idp::clients::{ClientConfig, GrantType};
 use mock_idp::config::Config;
 use serde_json::{Map, Value, json};
 
-use crate::common::{TestApp, test_config};
+use super::{Idp, test_config};
 
-pub const WEB_CB: &str = "http://app.test/cb";
-pub const SPA_CB: &str = "http://spa.test/cb";
-pub const SPA_BYE: &str = "http://spa.test/bye";
+pub(crate) const WEB_CB: &str = "http://app.test/cb";
+pub(crate) const SPA_CB: &str = "http://spa.test/cb";
+pub(crate) const SPA_BYE: &str = "http://spa.test/bye";
 
-pub const PERSONAS: &str = "\
+/// `alice` (no password, org admin) and `bob` (password `hunter2`).
+const PERSONAS: &str = "\
 alice: {sub: user_alice, org_id: org_1, org_role: admin, org_slug: acme, \
 claims: {email: alice@example.com, name: Alice}}
 bob: {sub: user_bob, password: hunter2, claims: {email: bob@example.com, name: Bob}}
 ";
+
+/// Personas from YAML (as in a `USERS_FILE`).
+pub(crate) fn personas(yaml: &str) -> Users {
+    parse_users(yaml).unwrap()
+}
 
 fn object(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap()
@@ -37,7 +43,7 @@ fn object(v: Value) -> Map<String, Value> {
 /// - `cli`: confidential (`cli-secret`), every grant (none listed).
 /// - `noref`: confidential (`noref-secret`), password only: no refresh token.
 /// - `native`: public, every grant (none listed).
-pub fn clients() -> Vec<ClientConfig> {
+pub(crate) fn clients() -> Vec<ClientConfig> {
     vec![
         ClientConfig {
             client_id: "web".into(),
@@ -87,41 +93,45 @@ pub fn clients() -> Vec<ClientConfig> {
 }
 
 /// Clients and personas: the strict setup.
-pub fn strict_config() -> Config {
+pub(crate) fn strict_config() -> Config {
     Config {
         clients: mock_idp::clients::to_map(clients(), "clients").unwrap(),
-        users: parse_users(PERSONAS).unwrap(),
+        users: personas(PERSONAS),
         ..test_config()
     }
 }
 
 /// Personas but no clients: any client id is accepted.
-pub fn open_config() -> Config {
+pub(crate) fn open_config() -> Config {
     Config {
-        users: parse_users(PERSONAS).unwrap(),
+        users: personas(PERSONAS),
         ..test_config()
     }
 }
 
-pub fn basic(id: &str, secret: &str) -> String {
+/// An `Authorization: Basic` value.
+pub(crate) fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 
 /// A response: status, headers, and the body as JSON (`null` if it is not JSON).
-pub struct Reply {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Value,
 }
 
 impl Reply {
-    pub fn error(&self) -> &str {
+    /// `error` of an RFC 6749 error body ("" if none).
+    pub(crate) fn error(&self) -> &str {
         self.body["error"].as_str().unwrap_or("")
     }
-    pub fn description(&self) -> &str {
+    /// `error_description` ("" if none).
+    pub(crate) fn description(&self) -> &str {
         self.body["error_description"].as_str().unwrap_or("")
     }
-    pub fn str(&self, field: &str) -> String {
+    /// A string field of the body, which must be there.
+    pub(crate) fn str(&self, field: &str) -> String {
         self.body[field]
             .as_str()
             .unwrap_or_else(|| panic!("no {field} in {}", self.body))
@@ -130,13 +140,13 @@ impl Reply {
 }
 
 /// POSTs a form to `path`, with an optional `Authorization` header.
-pub async fn post_form(
-    app: &TestApp,
+pub(crate) async fn post_form(
+    idp: &impl Idp,
     path: &str,
     auth: Option<&str>,
     fields: &[(&str, &str)],
 ) -> Reply {
-    let mut req = app.client.post(app.url(path)).form(fields);
+    let mut req = idp.client().post(idp.url(path)).form(fields);
     if let Some(auth) = auth {
         req = req.header("authorization", auth);
     }
@@ -152,24 +162,24 @@ pub async fn post_form(
 }
 
 /// POST /token with a form.
-pub async fn token(app: &TestApp, auth: Option<&str>, fields: &[(&str, &str)]) -> Reply {
-    post_form(app, "/token", auth, fields).await
+pub(crate) async fn token(idp: &impl Idp, auth: Option<&str>, fields: &[(&str, &str)]) -> Reply {
+    post_form(idp, "/token", auth, fields).await
 }
 
-/// A PKCE (verifier, S256 challenge) pair.
-pub fn pkce_pair() -> (String, String) {
-    let verifier = format!(
-        "v-{}",
-        mock_idp::random::token(60, mock_idp::random::Alphabet::Base62).unwrap()
-    );
+/// A PKCE (verifier, S256 challenge) pair (RFC 7636 §4.1-4.2), from our own
+/// randomness and hash.
+pub(crate) fn pkce_pair() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new().fill(&mut bytes).unwrap();
+    let verifier = URL_SAFE_NO_PAD.encode(bytes);
     let challenge = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()));
     (verifier, challenge)
 }
 
 /// GET /authorize with `params`, not following redirects.
-pub async fn authorize(app: &TestApp, params: &[(&str, &str)]) -> reqwest::Response {
-    app.client
-        .get(app.url("/authorize"))
+pub(crate) async fn authorize(idp: &impl Idp, params: &[(&str, &str)]) -> reqwest::Response {
+    idp.client()
+        .get(idp.url("/authorize"))
         .query(params)
         .send()
         .await
@@ -177,7 +187,7 @@ pub async fn authorize(app: &TestApp, params: &[(&str, &str)]) -> reqwest::Respo
 }
 
 /// The query parameters of a redirect's `Location`, and the URL before `?`.
-pub fn location(res: &reqwest::Response) -> (String, HashMap<String, String>) {
+pub(crate) fn location(res: &reqwest::Response) -> (String, HashMap<String, String>) {
     let loc = res
         .headers()
         .get("location")
@@ -191,8 +201,8 @@ pub fn location(res: &reqwest::Response) -> (String, HashMap<String, String>) {
 }
 
 /// Authorizes with `login_hint` (instant redirect) and returns the code.
-pub async fn code_for(app: &TestApp, params: &[(&str, &str)]) -> String {
-    let res = authorize(app, params).await;
+pub(crate) async fn code_for(idp: &impl Idp, params: &[(&str, &str)]) -> String {
+    let res = authorize(idp, params).await;
     assert_eq!(
         res.status(),
         302,
@@ -203,10 +213,4 @@ pub async fn code_for(app: &TestApp, params: &[(&str, &str)]) -> String {
     q.get("code")
         .unwrap_or_else(|| panic!("no code in redirect for {params:?}: {q:?}"))
         .clone()
-}
-
-/// The claims of a JWT, decoded without verification (for inspecting codes).
-pub fn peek(token: &str) -> Map<String, Value> {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }

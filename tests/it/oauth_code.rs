@@ -2,19 +2,18 @@
 //! through the login page), PKCE S256 and plain, code replay, redirect URI
 //! and client binding, RFC 6749 §4.1.2.1 error handling (page vs redirect),
 //! escaping, federation between replicas, and logout.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
-mod oauth_support;
 
-use common::{spawn_app, test_config, verify_with};
-use mock_idp::issuer::artifacts::{self, ArtifactKind, CodeClaims, Envelope, Login};
-use oauth_support::*;
+use mock_idp::config::Config;
 use serde_json::json;
+
+use crate::support::jwt::{self, peek, verify_with};
+use crate::support::oauth::*;
+use crate::support::{Idp, TestApp, spawn_app, test_config};
 
 #[tokio::test]
 async fn code_flow_with_s256_pkce_nonce_and_state() {
     let app = spawn_app(strict_config()).await;
-    let jwks = app.jwks("/.well-known/jwks.json").await;
+    let jwks = app.jwks().await;
     let (verifier, challenge) = pkce_pair();
     let res = authorize(
         &app,
@@ -37,8 +36,7 @@ async fn code_flow_with_s256_pkce_nonce_and_state() {
     assert_eq!(q["state"], "st&te=1");
     assert_eq!(q["iss"], "https://issuer.local", "RFC 9207 iss");
     let code = q["code"].clone();
-    let header = jsonwebtoken::decode_header(&code).unwrap();
-    assert_eq!(header.typ.as_deref(), Some("mock-idp-code+jwt"));
+    assert_eq!(jwt::header(&code).typ.as_deref(), Some("mock-idp-code+jwt"));
     let peeked = peek(&code);
     assert_eq!(
         peeked["exp"].as_i64().unwrap() - peeked["iat"].as_i64().unwrap(),
@@ -68,7 +66,7 @@ async fn code_flow_with_s256_pkce_nonce_and_state() {
     assert_eq!(id["aud"], "web");
     assert_eq!(id["nonce"], "n-0S6");
     assert_eq!(id["email"], "alice@example.com");
-    assert_eq!(id["at_hash"], mock_idp::issuer::grant::at_hash(&access));
+    assert_eq!(id["at_hash"], jwt::at_hash(&access));
     let auth_time = id["auth_time"].as_i64().unwrap();
     assert!(auth_time <= id["iat"].as_i64().unwrap());
     assert!(r.body["refresh_token"].is_string());
@@ -161,7 +159,13 @@ async fn public_client_with_plain_pkce_and_default_redirect_uri() {
 
 #[tokio::test]
 async fn token_exchange_errors_for_codes() {
-    let app = spawn_app(strict_config()).await;
+    // The key is persisted so that the test can forge an expired code with it.
+    let keys = tempfile::tempdir().unwrap();
+    let app = spawn_app(Config {
+        persist_keys_dir: Some(keys.path().to_path_buf()),
+        ..strict_config()
+    })
+    .await;
     let (verifier, challenge) = pkce_pair();
     let web = basic("web", "s3cret");
     let with_pkce = [
@@ -178,29 +182,22 @@ async fn token_exchange_errors_for_codes() {
         ("redirect_uri", WEB_CB),
         ("login_hint", "alice"),
     ];
+    // A real code, two minutes older: signed again with the server's key.
     let expired = {
-        let now = mock_idp::unix_now();
-        let content = CodeClaims {
-            envelope: Envelope::new("https://issuer.local", "web", now - 120, 60).unwrap(),
-            redirect_uri: Some(WEB_CB.into()),
-            scope: None,
-            nonce: None,
-            code_challenge: None,
-            code_challenge_method: None,
-            login: Login {
-                user: Some("alice".into()),
-                sub: "user_alice".into(),
-                auth_time: now - 120,
-                ..Default::default()
-            },
-        };
-        artifacts::seal(
-            &app.state.issuers.root().keys().signing_key().unwrap(),
-            ArtifactKind::Code,
-            &content,
-        )
-        .unwrap()
+        let code = code_for(&app, &without_pkce).await;
+        let private = std::fs::read_to_string(keys.path().join("private.pem")).unwrap();
+        jwt::resign(&code, &private, |claims| {
+            for time in ["iat", "nbf", "exp", "auth_time"] {
+                if let Some(t) = claims.get(time).and_then(|t| t.as_i64()) {
+                    claims.insert(time.into(), json!(t - 120));
+                }
+            }
+        })
     };
+    assert!(
+        peek(&expired)["exp"].as_i64().unwrap() < crate::support::unix_now() as i64,
+        "the forged code is expired"
+    );
     let (other_verifier, _) = pkce_pair();
 
     // (case, authorize params, Authorization, extra token fields, text in the description)
@@ -547,7 +544,7 @@ async fn login_page_lists_personas_and_escapes_input() {
 #[tokio::test]
 async fn login_page_submit_persona_free_form_claims_and_errors() {
     let app = spawn_app(strict_config()).await;
-    let jwks = app.jwks("/.well-known/jwks.json").await;
+    let jwks = app.jwks().await;
     let hidden = [
         ("response_type", "code"),
         ("client_id", "web"),
@@ -744,24 +741,7 @@ async fn codes_and_refresh_tokens_work_across_federated_replicas() {
     let a = spawn_app(strict_config()).await;
     let b = spawn_app(strict_config()).await;
     // What federation does: each replica learns the other's public key.
-    a.state.issuers.root().keys().set_peer_keys([b
-        .state
-        .issuers
-        .root()
-        .keys()
-        .signing_key()
-        .unwrap()
-        .jwk()
-        .clone()]);
-    b.state.issuers.root().keys().set_peer_keys([a
-        .state
-        .issuers
-        .root()
-        .keys()
-        .signing_key()
-        .unwrap()
-        .jwk()
-        .clone()]);
+    a.share_keys_with(&b);
     let web = basic("web", "s3cret");
     let (verifier, challenge) = pkce_pair();
     let params = [
@@ -794,8 +774,7 @@ async fn codes_and_refresh_tokens_work_across_federated_replicas() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let jwks_b = b.jwks("/.well-known/jwks.json").await;
-    verify_with(&jwks_b, &r.str("access_token"), Some("api")).unwrap();
+    verify_with(&b.jwks().await, &r.str("access_token"), Some("api")).unwrap();
     let info = b
         .client
         .get(b.url("/userinfo"))
@@ -884,7 +863,7 @@ async fn logout_redirects_only_to_registered_uris() {
     assert_eq!(res.headers()["location"], "http://localhost:3000/");
 }
 
-async fn redeem(app: &common::TestApp, auth: &str, code: &str, verifier: &str) -> Reply {
+async fn redeem(app: &TestApp, auth: &str, code: &str, verifier: &str) -> Reply {
     token(
         app,
         Some(auth),

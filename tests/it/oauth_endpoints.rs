@@ -1,13 +1,11 @@
 //! Discovery contents, `/userinfo`, `/introspect` (RFC 7662) and `/revoke`
 //! (RFC 7009), with their error paths.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
-mod oauth_support;
 
-use common::{spawn_app, test_config};
 use mock_idp::config::Config;
-use oauth_support::*;
 use serde_json::{Value, json};
+
+use crate::support::oauth::*;
+use crate::support::{Idp, TestApp, spawn_app, test_config};
 
 #[tokio::test]
 async fn discovery_lists_exactly_what_is_implemented() {
@@ -65,7 +63,9 @@ async fn discovery_lists_exactly_what_is_implemented() {
         );
         assert_eq!(
             doc["id_token_signing_alg_values_supported"],
-            json!(["RS256"]),
+            json!([
+                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"
+            ]),
             "{path}"
         );
         assert_eq!(
@@ -93,7 +93,7 @@ async fn discovery_lists_exactly_what_is_implemented() {
     }
 }
 
-async fn password_tokens(app: &common::TestApp) -> (String, String) {
+async fn password_tokens(app: &TestApp) -> (String, String) {
     let r = token(
         app,
         Some(&basic("cli", "cli-secret")),

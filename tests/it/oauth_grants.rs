@@ -2,19 +2,18 @@
 //! refresh_token (rotation, reuse, made-up tokens), client authentication
 //! methods, and a table of every error path. Tokens are verified against the
 //! served JWKS with jsonwebtoken.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
-mod oauth_support;
 
-use common::{spawn_app, test_config, verify_with};
 use mock_idp::config::Config;
-use oauth_support::*;
 use serde_json::json;
+
+use crate::support::jwt::{self, verify_with};
+use crate::support::oauth::*;
+use crate::support::{Idp, spawn_app, test_config};
 
 #[tokio::test]
 async fn client_credentials_applies_client_defaults_and_claims_param() {
     let app = spawn_app(strict_config()).await;
-    let jwks = app.jwks("/.well-known/jwks.json").await;
+    let jwks = app.jwks().await;
 
     // client_secret_basic, the client's default scope, audience and claims.
     let r = token(
@@ -87,7 +86,7 @@ async fn client_credentials_in_open_mode_takes_any_client_and_audience() {
 #[tokio::test]
 async fn password_grant_gives_persona_tokens_id_token_and_refresh() {
     let app = spawn_app(strict_config()).await;
-    let jwks = app.jwks("/.well-known/jwks.json").await;
+    let jwks = app.jwks().await;
     let r = token(
         &app,
         Some(&basic("cli", "cli-secret")),
@@ -125,7 +124,7 @@ async fn password_grant_gives_persona_tokens_id_token_and_refresh() {
         !id.contains_key("nonce"),
         "no nonce without an authorization request"
     );
-    assert_eq!(id["at_hash"], mock_idp::issuer::grant::at_hash(&access));
+    assert_eq!(id["at_hash"], jwt::at_hash(&access));
     assert!(r.body["refresh_token"].is_string());
 
     // A persona with a password needs it; custom claims via claims=.
@@ -182,7 +181,7 @@ async fn password_grant_without_personas_accepts_any_name() {
 #[tokio::test]
 async fn refresh_rotates_and_reuse_is_rejected() {
     let app = spawn_app(strict_config()).await;
-    let jwks = app.jwks("/.well-known/jwks.json").await;
+    let jwks = app.jwks().await;
     let cli = basic("cli", "cli-secret");
     let first = token(
         &app,
@@ -197,8 +196,10 @@ async fn refresh_rotates_and_reuse_is_rejected() {
     .await;
     let rt1 = first.str("refresh_token");
     // Not an access token: typ differs and aud is the issuer.
-    let header = jsonwebtoken::decode_header(&rt1).unwrap();
-    assert_eq!(header.typ.as_deref(), Some("mock-idp-refresh+jwt"));
+    assert_eq!(
+        jwt::header(&rt1).typ.as_deref(),
+        Some("mock-idp-refresh+jwt")
+    );
 
     let second = token(
         &app,

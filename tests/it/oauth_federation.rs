@@ -3,68 +3,65 @@
 //! is redeemed at B, B's refresh token rotates at A, and each replica's
 //! userinfo and introspection accept the other's access tokens. Single use is
 //! per replica (see docs/oidc.md), so replays are checked on one replica.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-mod oauth_support;
-#[path = "common/replica.rs"]
-mod replica;
 
 use std::time::Duration;
 
-use common::verify_with;
-use oauth_support::{location, pkce_pair};
-use replica::{Replica, client, eventually, jwks, served_kids};
 use serde_json::Value;
+
+use crate::support::Idp;
+use crate::support::jwt::verify_with;
+use crate::support::oauth::{Reply, basic, location, pkce_pair, post_form};
+use crate::support::poll::eventually;
+use crate::support::process::{Server, free_ports, mock_idp};
 
 const APP_CALLBACK: &str = "http://127.0.0.1/e2e/callback";
 
-async fn token(http: &reqwest::Client, base: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let res = http
-        .post(format!("{base}/token"))
-        .basic_auth("e2e-app", Some("app-secret"))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap())
+/// POST /token at `server` as the confidential client `e2e-app`.
+async fn token(server: &Server, form: &[(&str, &str)]) -> Reply {
+    post_form(
+        server,
+        "/token",
+        Some(&basic("e2e-app", "app-secret")),
+        form,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codes_and_refresh_tokens_cross_real_replicas() {
-    let dir = tempfile::tempdir().unwrap();
-    let http = client();
-    let ports = replica::free_ports(2);
+    let ports = free_ports(2);
     let urls: Vec<String> = ports
         .iter()
         .map(|p| format!("http://127.0.0.1:{p}"))
         .collect();
     let config = format!("{}/tests/e2e/oidc-config.yaml", env!("CARGO_MANIFEST_DIR"));
-    let env = |name: &str| {
-        vec![
-            ("PEERS", urls.join(",")),
-            ("INSTANCE_ID", name.to_string()),
-            ("PEER_REFRESH_SEC", "1".to_string()),
+    let start = |i: usize, name: &str| {
+        mock_idp(name)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", ports[i].to_string())
+            .env("PEERS", urls.join(","))
+            .env("INSTANCE_ID", name)
+            .env("PEER_REFRESH_SEC", "1")
             // Both replicas share the issuer, as federated replicas must.
-            ("ISSUER", "http://idp.test".to_string()),
-            ("CONFIG_FILE", config.clone()),
-        ]
+            .env("ISSUER", "http://idp.test")
+            .env("CONFIG_FILE", &config)
+            .start()
     };
-    let a = Replica::start("a", "127.0.0.1", ports[0], &env("a"), dir.path());
-    let b = Replica::start("b", "127.0.0.1", ports[1], &env("b"), dir.path());
+    let a = start(0, "a");
+    let b = start(1, "b");
     for r in [&a, &b] {
         eventually(
             &format!("{} serves both keys", r.name),
             Duration::from_secs(15),
-            || async { (served_kids(&http, &r.base).await.len() == 2).then_some(()) },
+            || async { (r.served_kids().await.len() == 2).then_some(()) },
         )
         .await;
     }
 
     // Authorize at A (login_hint: no login page), redeem at B.
     let (verifier, challenge) = pkce_pair();
-    let res = http
+    let res = a
+        .client()
         .get(a.url("/authorize"))
         .query(&[
             ("response_type", "code"),
@@ -87,22 +84,24 @@ async fn codes_and_refresh_tokens_cross_real_replicas() {
         ("redirect_uri", APP_CALLBACK),
         ("code_verifier", verifier.as_str()),
     ];
-    let (status, body) = token(&http, &b.base, &redeem).await;
-    assert_eq!(status, 200, "A's code redeemed at B: {body}");
-    let (status, replay) = token(&http, &b.base, &redeem).await;
+    let r = token(&b, &redeem).await;
+    assert_eq!(r.status, 200, "A's code redeemed at B: {}", r.body);
+    let body = r.body;
+    let replay = token(&b, &redeem).await;
     assert_eq!(
-        (status, replay["error"].as_str()),
-        (400, Some("invalid_grant")),
+        (replay.status, replay.error()),
+        (400, "invalid_grant"),
         "replay at B"
     );
 
     // B's tokens verify with A's JWKS (independent verifier), and A serves B's user.
     let access_b = body["access_token"].as_str().unwrap().to_string();
-    let jwks_a = jwks(&http, &a.base).await;
+    let jwks_a = a.jwks().await;
     let (_, claims) = verify_with(&jwks_a, &access_b, Some("e2e-api")).unwrap();
     assert_eq!(claims["sub"], "user_alice");
     verify_with(&jwks_a, body["id_token"].as_str().unwrap(), Some("e2e-app")).unwrap();
-    let info: Value = http
+    let info: Value = a
+        .client()
         .get(a.url("/userinfo"))
         .bearer_auth(&access_b)
         .send()
@@ -122,26 +121,27 @@ async fn codes_and_refresh_tokens_cross_real_replicas() {
         ("grant_type", "refresh_token"),
         ("refresh_token", rt_b.as_str()),
     ];
-    let (status, rotated) = token(&http, &a.base, &refresh).await;
-    assert_eq!(status, 200, "B's refresh token at A: {rotated}");
-    let (status, reuse) = token(&http, &a.base, &refresh).await;
+    let rotated = token(&a, &refresh).await;
     assert_eq!(
-        (status, reuse["error"].as_str()),
-        (400, Some("invalid_grant")),
+        rotated.status, 200,
+        "B's refresh token at A: {}",
+        rotated.body
+    );
+    let reuse = token(&a, &refresh).await;
+    assert_eq!(
+        (reuse.status, reuse.error()),
+        (400, "invalid_grant"),
         "reuse at A"
     );
 
     // Introspection at B of A's access token.
-    let res: Value = http
-        .post(b.url("/introspect"))
-        .basic_auth("e2e-app", Some("app-secret"))
-        .form(&[("token", rotated["access_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(res["active"], true, "{res}");
-    assert_eq!(res["sub"], "user_alice");
+    let res = post_form(
+        &b,
+        "/introspect",
+        Some(&basic("e2e-app", "app-secret")),
+        &[("token", &rotated.str("access_token"))],
+    )
+    .await;
+    assert_eq!(res.body["active"], true, "{}", res.body);
+    assert_eq!(res.body["sub"], "user_alice");
 }

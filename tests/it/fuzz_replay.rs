@@ -4,15 +4,15 @@
 //! the same target functions libFuzzer runs (`fuzz/src/lib.rs`, included
 //! here). A panic names the target and writes the input to
 //! `target/fuzz-replay/<target>-failure` for `cargo fuzz run <target> <file>`.
+//! Run it alone: `cargo test --test it fuzz_replay::`.
 //!
 //! `FUZZ_REPLAY_MUTATIONS` (default 400) mutations per target, and at most
 //! `FUZZ_REPLAY_SECS` (default 6) seconds per target. The mutations are the
 //! same every run unless `FUZZ_REPLAY_SEED` picks others (the hardening
 //! stage passes a fresh one and prints it).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)]
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod targets;
 
 use std::path::{Path, PathBuf};

@@ -1,12 +1,15 @@
 //! JWKS endpoints, discovery, health, CORS and the JSON fallbacks.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{spawn_app, test_config};
+use jsonwebtoken::jwk::JwkSet;
 use mock_idp::config::Config;
 use serde_json::{Value, json};
+
+use crate::support::poll::eventually;
+use crate::support::{Idp, jwt, spawn_app, test_config};
 
 #[tokio::test]
 async fn all_jwks_paths_serve_the_same_rsa_key() {
@@ -65,13 +68,10 @@ async fn kid_and_instance_id_options() {
         ..test_config()
     })
     .await;
-    let jwks = app.jwks("/certs").await;
+    let jwks: JwkSet = app.get_as("/certs").await;
     assert_eq!(jwks.keys[0].common.key_id.as_deref(), Some("dev-key"));
     let token = app.token(json!({})).await;
-    assert_eq!(
-        jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(),
-        Some("dev-key")
-    );
+    assert_eq!(jwt::kid(&token), "dev-key");
     app.verify(&token).await.unwrap();
 
     let app = spawn_app(Config {
@@ -79,11 +79,8 @@ async fn kid_and_instance_id_options() {
         ..test_config()
     })
     .await;
-    let kid = app.jwks("/certs").await.keys[0]
-        .common
-        .key_id
-        .clone()
-        .unwrap();
+    let jwks: JwkSet = app.get_as("/certs").await;
+    let kid = jwks.keys[0].common.key_id.clone().unwrap();
     assert!(
         kid.starts_with("replica-0-") && kid.len() > "replica-0-".len() + 40,
         "{kid}"
@@ -230,7 +227,7 @@ async fn metrics_count_tokens_jwks_and_latency() {
         .await
         .unwrap();
     assert_eq!(cc.status(), 200);
-    app.jwks("/certs").await;
+    app.get_text("/certs").await;
     let res = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(
@@ -263,28 +260,25 @@ async fn metrics_show_federation_peers() {
     drop(dead);
     let app = spawn_app(Config {
         peers: vec![peer.base.clone(), dead_url],
-        peer_refresh: std::time::Duration::from_secs(1),
+        peer_refresh: Duration::from_secs(1),
         ..test_config()
     })
     .await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    eventually("peer gauges settle", Duration::from_secs(10), || async {
         let text = app.get_text("/metrics").await;
         let has = |l: &str| text.lines().any(|x| x == l);
-        if has("mock_idp_peers{state=\"up\"} 1")
+        (has("mock_idp_peers{state=\"up\"} 1")
             && has("mock_idp_peers{state=\"down\"} 1")
-            && has("mock_idp_served_keys{issuer=\"\"} 2")
-        {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "peer gauges never settled:\n{text}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+            && has("mock_idp_served_keys{issuer=\"\"} 2"))
+        .then_some(())
+    })
+    .await;
     let plain = spawn_app(test_config()).await;
     let text = plain.get_text("/metrics").await;
+    assert!(
+        text.contains("mock_idp_tokens_issued_total"),
+        "metrics are rendered:\n{text}"
+    );
     assert!(
         !text.contains("mock_idp_peers"),
         "no peer gauges without federation"

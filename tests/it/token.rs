@@ -1,22 +1,23 @@
 //! `POST /token` (mint): shapes, personas, overrides, inputs, and every
 //! bad-input case. Every minted token is verified against the served JWKS
 //! with jsonwebtoken.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
-mod common;
 
-use common::{spawn_app, test_config};
-use mock_idp::claims::{Audience, users::parse_users};
+use jsonwebtoken::jwk::JwkSet;
+use mock_idp::claims::Audience;
 use mock_idp::config::Config;
 use serde_json::{Value, json};
 
+use crate::support::jwt::verify_with;
+use crate::support::oauth::personas;
+use crate::support::{Idp, spawn_app, test_config, unix_now};
+
 fn personas_config() -> Config {
     Config {
-        users: parse_users(
+        users: personas(
             "alice: {sub: user_alice, org_id: org_1, org_role: 'org:admin', org_slug: acme, \
              claims: {email: alice@example.com, name: Alice}}\n\
              bob: {org_id: org_1, org_role: member, claims: {email: bob@example.com}}\n",
-        )
-        .unwrap(),
+        ),
         ..test_config()
     }
 }
@@ -24,7 +25,7 @@ fn personas_config() -> Config {
 #[tokio::test]
 async fn default_token_is_clerk_v2_and_verifies() {
     let app = spawn_app(test_config()).await;
-    let before = mock_idp::unix_now();
+    let before = unix_now() as i64;
     let (status, body) = app.mint_json(json!({})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
@@ -36,8 +37,9 @@ async fn default_token_is_clerk_v2_and_verifies() {
     assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
     assert_eq!(header.typ.as_deref(), Some("JWT"));
     assert_eq!(
-        header.kid.as_deref(),
-        Some(app.state.issuers.root().keys().signing_key().unwrap().kid())
+        header.kid,
+        Some(app.own_kid().await),
+        "signed with its own key"
     );
     assert_eq!(c["sub"], "user_default");
     assert_eq!(c["iss"], "https://issuer.local");
@@ -45,7 +47,7 @@ async fn default_token_is_clerk_v2_and_verifies() {
     assert_eq!(c["fva"], json!([0, -1]));
     assert!(c["sid"].as_str().unwrap().starts_with("sess_"));
     let iat = c["iat"].as_i64().unwrap();
-    assert!(iat >= before && iat <= mock_idp::unix_now());
+    assert!(iat >= before && iat <= unix_now() as i64);
     assert_eq!(c["exp"].as_i64().unwrap(), iat + 900);
     assert_eq!(c["nbf"].as_i64().unwrap(), iat - 10);
     assert!(!c.contains_key("aud") && !c.contains_key("o"));
@@ -58,6 +60,7 @@ async fn org_fields_become_nested_o_claim() {
         .token(json!({"sub": "user_2", "org_id": "org_9", "org_role": "org:admin", "org_slug": "acme", "azp": "http://localhost:3000"}))
         .await;
     let (_, c) = app.verify(&token).await.unwrap();
+    assert_eq!(c["sub"], "user_2");
     assert_eq!(
         c["o"],
         json!({"id": "org_9", "rol": "admin", "slg": "acme"})
@@ -104,8 +107,8 @@ async fn plain_preset_and_custom_claims() {
                       "claims": {"roles": ["admin"], "tenant": {"id": 7}}}),
         )
         .await;
-    let jwks = app.jwks("/certs").await;
-    let (_, c) = common::verify_with(&jwks, &token, Some("web")).unwrap();
+    let jwks: JwkSet = app.get_as("/certs").await;
+    let (_, c) = verify_with(&jwks, &token, Some("web")).unwrap();
     let mut keys: Vec<_> = c.keys().cloned().collect();
     keys.sort();
     assert_eq!(
@@ -127,14 +130,13 @@ async fn audience_issuer_and_expiry_are_honoured() {
         ..test_config()
     })
     .await;
-    let jwks = app.jwks("/.well-known/jwks.json").await;
-    let (_, c) =
-        common::verify_with(&jwks, &app.token(json!({})).await, Some("default-api")).unwrap();
+    let jwks = app.jwks().await;
+    let (_, c) = verify_with(&jwks, &app.token(json!({})).await, Some("default-api")).unwrap();
     assert_eq!(c["iss"], "http://idp.test");
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 60);
 
     let wrong_aud = app.token(json!({"aud": "other"})).await;
-    let err = common::verify_with(&jwks, &wrong_aud, Some("default-api")).unwrap_err();
+    let err = verify_with(&jwks, &wrong_aud, Some("default-api")).unwrap_err();
     assert_eq!(
         *err.kind(),
         jsonwebtoken::errors::ErrorKind::InvalidAudience
@@ -143,13 +145,13 @@ async fn audience_issuer_and_expiry_are_honoured() {
     let (status, body) = app.mint_json(json!({"expires_in": -60})).await;
     assert_eq!(status, 200);
     assert_eq!(body["expires_in"], -60);
-    let err = common::verify_with(&jwks, body["access_token"].as_str().unwrap(), None).unwrap_err();
+    let err = verify_with(&jwks, body["access_token"].as_str().unwrap(), None).unwrap_err();
     assert_eq!(
         *err.kind(),
         jsonwebtoken::errors::ErrorKind::ExpiredSignature
     );
 
-    let (_, c) = common::verify_with(
+    let (_, c) = verify_with(
         &jwks,
         &app.token(json!({"iss": "https://other"})).await,
         None,
@@ -239,7 +241,8 @@ async fn bad_input_gets_rfc6749_errors() {
     let app = spawn_app(personas_config()).await;
     let json_ct = "application/json";
     // (case, content type, body, expected status, expected text in error_description)
-    let cases: &[(&str, Option<&str>, Vec<u8>, u16, &str)] = &[
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: &[Case] = &[
         (
             "malformed JSON",
             Some(json_ct),

@@ -9,18 +9,17 @@
 //! - `MOCK_IDP_DNS_ADDRS`: the addresses it resolves to, comma-separated,
 //!   at least four (three replicas at start, the last one joins later);
 //! - `MOCK_IDP_DNS_PORT`: the port every replica listens on (default 8081).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-#[path = "common/replica.rs"]
-mod replica;
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::verify_with;
-use replica::{Replica, client, eventually, get_json, jwks, mint, peer, served_kids};
+use serde_json::json;
+
+use crate::support::jwt::verify_with;
+use crate::support::poll::eventually;
+use crate::support::process::{Server, mock_idp};
+use crate::support::{Idp, peer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a name resolving to several loopback addresses: run scripts/ci/federation.sh"]
@@ -53,38 +52,30 @@ async fn dns_discovery_across_loopback_addresses() {
         "{name} must resolve to exactly MOCK_IDP_DNS_ADDRS"
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let http = client();
     let names = ["dns-a", "dns-b", "dns-c", "dns-d"];
     let urls: Vec<String> = addrs.iter().map(|a| format!("http://{a}:{port}")).collect();
     let start = |i: usize| {
-        Replica::start(
-            names[i],
-            &addrs[i].to_string(),
-            port,
-            &[
-                ("PEERS_DNS", format!("{name}:{port}")),
-                ("INSTANCE_ID", names[i].to_string()),
-                ("PEER_REFRESH_SEC", REFRESH.as_secs().to_string()),
-                ("PEER_TIMEOUT_MS", "500".to_string()),
-            ],
-            dir.path(),
-        )
+        mock_idp(names[i])
+            .env("HOST", addrs[i].to_string())
+            .env("PORT", port.to_string())
+            .env("PEERS_DNS", format!("{name}:{port}"))
+            .env("INSTANCE_ID", names[i])
+            .env("PEER_REFRESH_SEC", REFRESH.as_secs().to_string())
+            .env("PEER_TIMEOUT_MS", "500")
+            .start()
     };
-    let mut replicas: Vec<Replica> = (0..3).map(start).collect();
+    let mut replicas: Vec<Server> = (0..3).map(start).collect();
 
-    let own_kid = |doc: &serde_json::Value| doc["own_kids"][0].as_str().unwrap().to_string();
     let mut own = Vec::new();
     for r in &replicas {
-        own.push(own_kid(&get_json(&http, &r.url("/cluster")).await));
+        own.push(r.own_kid().await);
     }
     for (i, r) in replicas.iter().enumerate() {
-        let (http, r, own) = (&http, r, &own);
         let kids = eventually(
             &format!("{} serves the three kids", r.name),
             Duration::from_secs(10),
-            move || async move {
-                let kids = served_kids(http, &r.base).await;
+            || async {
+                let kids = r.served_kids().await;
                 own.iter().all(|k| kids.contains(k)).then_some(kids)
             },
         )
@@ -92,7 +83,7 @@ async fn dns_discovery_across_loopback_addresses() {
         assert_eq!(kids.len(), 3, "{}: each kid exactly once: {kids:?}", r.name);
         assert_eq!(kids[0], own[i]);
 
-        let cluster = get_json(http, &r.url("/cluster")).await;
+        let cluster = r.get_json("/cluster").await;
         assert_eq!(cluster["dns_name"], format!("{name}:{port}"));
         for (j, url) in urls.iter().enumerate() {
             let p = peer(&cluster, url).unwrap_or_else(|| panic!("{url} not listed: {cluster}"));
@@ -106,29 +97,22 @@ async fn dns_discovery_across_loopback_addresses() {
     }
 
     // A token from one replica verifies with the others' JWKS.
-    let (token, _, _) = mint(&http, &replicas[0].base, "user_dns").await;
+    let token = replicas[0].token(json!({"sub": "user_dns"})).await;
     for r in &replicas[1..] {
-        let set = jwks(&http, &r.base).await;
-        verify_with(&set, &token, None)
+        verify_with(&r.jwks().await, &token, None)
             .unwrap_or_else(|e| panic!("dns-a's token rejected by {}: {e}", r.name));
     }
 
     // A fourth replica behind the same name joins: its key shows up everywhere.
     replicas.push(start(3));
     let joined = replicas[3].started;
-    let kid_d = own_kid(&get_json(&http, &replicas[3].url("/cluster")).await);
+    let kid_d = replicas[3].own_kid().await;
     let mut appear = Vec::new();
     for r in &replicas[..3] {
-        let (http, r, kid_d) = (&http, r, &kid_d);
         eventually(
             &format!("dns-d's key on {}", r.name),
             Duration::from_secs(5),
-            move || async move {
-                served_kids(http, &r.base)
-                    .await
-                    .contains(kid_d)
-                    .then_some(())
-            },
+            || async { r.served_kids().await.contains(&kid_d).then_some(()) },
         )
         .await;
         appear.push((r.name.clone(), joined.elapsed()));
@@ -142,12 +126,12 @@ async fn dns_discovery_across_loopback_addresses() {
         slowest <= REFRESH + Duration::from_millis(1500),
         "{slowest:?}"
     );
-    let (http, d) = (&http, &replicas[3]);
+    let d = &replicas[3];
     let kids = eventually(
         "dns-d serves all four kids",
         Duration::from_secs(5),
-        move || async move {
-            let kids = served_kids(http, &d.base).await;
+        || async {
+            let kids = d.served_kids().await;
             (kids.len() >= 4).then_some(kids)
         },
     )

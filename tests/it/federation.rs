@@ -7,37 +7,32 @@
 //! - `bad_peers_never_stall_or_poison_the_jwks`: hanging, 500, garbage,
 //!   EC/1024-bit keys, redirect loop, oversized answer.
 //! - `dns_discovery_with_localhost`: PEERS_DNS through the real resolver.
-//! - `peer_tokens_verify_with_our_own_verifier`: `jwt::verify` uses the merged set.
+//! - `peer_tokens_verify_with_our_own_verifier`: mock-idp's own verifier
+//!   (`jwt::verify`) uses the merged set.
 //! - `shutdown_stops_the_refresher_mid_fetch`: `server::run` ends promptly and
 //!   awaits the refresher even while a peer fetch hangs.
 //!
 //! The network-namespace DNS test with several addresses is in
-//! `tests/federation_dns.rs` (run by `scripts/ci/federation.sh`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-#[path = "common/replica.rs"]
-mod replica;
+//! `federation_dns` (run by `scripts/ci/federation.sh`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use common::{spawn_app, test_config, verify_with};
-use mock_idp::keys::Jwk;
-use replica::{Replica, client, eventually, get_json, jwks, mint, peer, served_kids};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-fn unix_now_f64() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
+use crate::support::jwt::{self, verify_with};
+use crate::support::poll::eventually;
+use crate::support::process::{Server, free_ports, mock_idp};
+use crate::support::{Idp, peer, spawn_app, test_config, unix_now};
 
 fn count(kids: &[String]) -> BTreeMap<&str, usize> {
     let mut counts = BTreeMap::new();
@@ -51,51 +46,46 @@ fn count(kids: &[String]) -> BTreeMap<&str, usize> {
 async fn three_replicas_share_keys_survive_a_crash_and_a_restart() {
     const TTL: i64 = 4;
     const REFRESH: Duration = Duration::from_secs(1);
-    let dir = tempfile::tempdir().unwrap();
-    let http = client();
-    let ports = replica::free_ports(3);
+    let ports = free_ports(3);
     let urls: Vec<String> = ports
         .iter()
         .map(|p| format!("http://127.0.0.1:{p}"))
         .collect();
     let names = ["a", "b", "c"];
-    // Every replica lists all three, itself included (self-skip is exercised).
-    let env = |name: &str| {
-        vec![
-            ("PEERS", urls.join(",")),
-            ("INSTANCE_ID", name.to_string()),
-            ("TOKEN_TTL", TTL.to_string()),
-            ("PEER_REFRESH_SEC", REFRESH.as_secs().to_string()),
-            ("PEER_TIMEOUT_MS", "500".to_string()),
-        ]
+    let start = |i: usize| {
+        // Every replica lists all three, itself included (self-skip is exercised).
+        mock_idp(names[i])
+            .env("HOST", "127.0.0.1")
+            .env("PORT", ports[i].to_string())
+            .env("PEERS", urls.join(","))
+            .env("INSTANCE_ID", names[i])
+            .env("TOKEN_TTL", TTL.to_string())
+            .env("PEER_REFRESH_SEC", REFRESH.as_secs().to_string())
+            .env("PEER_TIMEOUT_MS", "500")
+            .start()
     };
-    let start =
-        |i: usize| Replica::start(names[i], "127.0.0.1", ports[i], &env(names[i]), dir.path());
-    let mut replicas: Vec<Replica> = (0..3).map(start).collect();
+    let mut replicas: Vec<Server> = (0..3).map(start).collect();
     for (r, url) in replicas.iter().zip(&urls) {
         assert_eq!(&r.base, url, "startup line of {}", r.name);
     }
 
     // Convergence: every merged set holds all three kids exactly once.
-    let own: Vec<String> = {
-        let mut own = Vec::new();
-        for r in &replicas {
-            let doc = get_json(&http, &r.url("/cluster")).await;
-            let kid = doc["own_kids"][0].as_str().unwrap().to_string();
-            assert!(
-                kid.starts_with(&format!("{}-", r.name)),
-                "INSTANCE_ID prefixes {kid}"
-            );
-            own.push(kid);
-        }
-        own
-    };
+    let mut own = Vec::new();
     for r in &replicas {
+        let doc = r.get_json("/cluster").await;
+        let kid = doc["own_kids"][0].as_str().unwrap().to_string();
+        assert!(
+            kid.starts_with(&format!("{}-", r.name)),
+            "INSTANCE_ID prefixes {kid}"
+        );
+        own.push(kid);
+    }
+    for (i, r) in replicas.iter().enumerate() {
         let kids = eventually(
             &format!("{} serves all three kids", r.name),
             Duration::from_secs(10),
             || async {
-                let kids = served_kids(&http, &r.base).await;
+                let kids = r.served_kids().await;
                 (kids.len() >= 3).then_some(kids)
             },
         )
@@ -110,32 +100,29 @@ async fn three_replicas_share_keys_survive_a_crash_and_a_restart() {
                 r.name
             );
         }
-        assert_eq!(
-            kids[0],
-            own[names.iter().position(|n| *n == r.name).unwrap()],
-            "own key first"
-        );
+        assert_eq!(kids[0], own[i], "own key first");
     }
 
     // A token minted by any replica verifies with every replica's JWKS
     // (jsonwebtoken, not our code).
     for minter in &replicas {
-        let (token, kid, _) = mint(&http, &minter.base, &format!("user_{}", minter.name)).await;
+        let sub = format!("user_{}", minter.name);
+        let token = minter.token(json!({"sub": sub})).await;
         for verifier in &replicas {
-            let set = jwks(&http, &verifier.base).await;
-            let (header, claims) = verify_with(&set, &token, None).unwrap_or_else(|e| {
-                panic!(
-                    "token of {} rejected by {}'s JWKS: {e}",
-                    minter.name, verifier.name
-                )
-            });
-            assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
-            assert_eq!(claims["sub"], format!("user_{}", minter.name));
+            let (header, claims) = verify_with(&verifier.jwks().await, &token, None)
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "token of {} rejected by {}'s JWKS: {e}",
+                        minter.name, verifier.name
+                    )
+                });
+            assert_eq!(header.kid, Some(jwt::kid(&token)));
+            assert_eq!(claims["sub"], sub);
         }
     }
 
     // /health: status ok, self recognised, the two others up.
-    let health = get_json(&http, &replicas[0].url("/health")).await;
+    let health = replicas[0].get_json("/health").await;
     assert_eq!(health["status"], "ok");
     assert_eq!(
         peer(&health, &urls[0]).unwrap()["state"],
@@ -150,7 +137,9 @@ async fn three_replicas_share_keys_survive_a_crash_and_a_restart() {
     }
 
     // Crash B right after it minted a token.
-    let (token_b, kid_b, exp_b) = mint(&http, &replicas[1].base, "user_b").await;
+    let token_b = replicas[1].token(json!({"sub": "user_b"})).await;
+    let kid_b = jwt::kid(&token_b);
+    let exp_b = jwt::peek(&token_b)["exp"].as_i64().unwrap();
     replicas[1].kill();
     let crashed = Instant::now();
     let survivors = [0usize, 2];
@@ -160,7 +149,7 @@ async fn three_replicas_share_keys_survive_a_crash_and_a_restart() {
             &format!("{} sees b down", r.name),
             Duration::from_secs(5),
             || async {
-                let h = get_json(&http, &r.url("/health")).await;
+                let h = r.get_json("/health").await;
                 let p = peer(&h, &urls[1])?;
                 (p["state"] == "down" && p["last_error"].as_str().is_some()).then_some(())
             },
@@ -169,14 +158,14 @@ async fn three_replicas_share_keys_survive_a_crash_and_a_restart() {
     }
     // B's token keeps verifying on A and C for its whole lifetime.
     let mut checks = 0;
-    while unix_now_f64() < exp_b as f64 - 0.3 {
+    while unix_now() < exp_b as f64 - 0.3 {
         for &i in &survivors {
-            let set = jwks(&http, &replicas[i].base).await;
+            let set = replicas[i].jwks().await;
             verify_with(&set, &token_b, None).unwrap_or_else(|e| {
                 panic!(
                     "b's token (exp {exp_b}) rejected by {} at {:.2}: {e}",
                     replicas[i].name,
-                    unix_now_f64()
+                    unix_now()
                 )
             });
         }
@@ -193,20 +182,17 @@ async fn three_replicas_share_keys_survive_a_crash_and_a_restart() {
         eventually(
             &format!("b's key gone from {}", r.name),
             Duration::from_secs(12),
-            || async {
-                let kids = served_kids(&http, &r.base).await;
-                (!kids.contains(&kid_b)).then_some(())
-            },
+            || async { (!r.served_kids().await.contains(&kid_b)).then_some(()) },
         )
         .await;
-        assert_eq!(served_kids(&http, &r.base).await.len(), 2, "{}", r.name);
+        assert_eq!(r.served_kids().await.len(), 2, "{}", r.name);
     }
     let dropped_after = crashed.elapsed();
 
     // Restart B on the same address: a new key, on A and C within about one refresh.
     replicas[1] = start(1);
     let restarted = replicas[1].started;
-    let kid_b2 = get_json(&http, &replicas[1].url("/cluster")).await["own_kids"][0]
+    let kid_b2 = replicas[1].get_json("/cluster").await["own_kids"][0]
         .as_str()
         .unwrap()
         .to_string();
@@ -217,12 +203,7 @@ async fn three_replicas_share_keys_survive_a_crash_and_a_restart() {
         eventually(
             &format!("b's new key on {}", r.name),
             Duration::from_secs(5),
-            || async {
-                served_kids(&http, &r.base)
-                    .await
-                    .contains(&kid_b2)
-                    .then_some(())
-            },
+            || async { r.served_kids().await.contains(&kid_b2).then_some(()) },
         )
         .await;
         appear.push((r.name.clone(), restarted.elapsed()));
@@ -237,24 +218,23 @@ async fn three_replicas_share_keys_survive_a_crash_and_a_restart() {
         slowest <= REFRESH + Duration::from_millis(1500),
         "new key took {slowest:?}, more than one refresh interval ({REFRESH:?}) plus a fetch"
     );
-    let (token_b2, _, _) = mint(&http, &replicas[1].base, "user_b2").await;
+    let token_b2 = replicas[1].token(json!({"sub": "user_b2"})).await;
     for &i in &survivors {
-        let set = jwks(&http, &replicas[i].base).await;
-        verify_with(&set, &token_b2, None).unwrap();
-        let h = get_json(&http, &replicas[i].url("/health")).await;
+        let r = &replicas[i];
+        verify_with(&r.jwks().await, &token_b2, None).unwrap();
         eventually("b up again", Duration::from_secs(3), || async {
-            let h = get_json(&http, &replicas[i].url("/health")).await;
+            let h = r.get_json("/health").await;
             (peer(&h, &urls[1])?["state"] == "up").then_some(())
         })
         .await;
-        drop(h);
     }
     // And the restarted B serves everyone's keys, each once.
+    let b = &replicas[1];
     let kids = eventually(
         "b serves all three kids",
         Duration::from_secs(5),
         || async {
-            let kids = served_kids(&http, &replicas[1].base).await;
+            let kids = b.served_kids().await;
             (kids.len() >= 3).then_some(kids)
         },
     )
@@ -263,17 +243,31 @@ async fn three_replicas_share_keys_survive_a_crash_and_a_restart() {
     assert!(kids.contains(&own[0]) && kids.contains(&own[2]) && kids.contains(&kid_b2));
 }
 
-/// A peer that accepts connections and never answers.
-async fn hanging_peer() -> String {
+/// A peer that accepts connections and never answers; the counter says how
+/// many connections it has accepted.
+async fn hanging_peer() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((socket, _)) = listener.accept().await {
             held.push(socket);
+            counter.fetch_add(1, Ordering::SeqCst);
         }
     });
-    base
+    (base, accepted)
+}
+
+/// Waits until `peer` has accepted a connection: a fetch from it is in flight.
+async fn fetch_in_flight(peer: &AtomicUsize) {
+    eventually(
+        "the hanging peer is being fetched",
+        Duration::from_secs(5),
+        || async { (peer.load(Ordering::SeqCst) > 0).then_some(()) },
+    )
+    .await;
 }
 
 /// A peer serving `router`.
@@ -298,21 +292,9 @@ fn json_peer(jwks: Value) -> Router {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_peers_never_stall_or_poison_the_jwks() {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
     let good = spawn_app(test_config()).await;
-    let good_kid = good
-        .state
-        .issuers
-        .root()
-        .keys()
-        .signing_key()
-        .unwrap()
-        .kid()
-        .to_string();
-    let mixed_good = Jwk::rsa_sig("mixed-good", &[0xa5; 256], &[1, 0, 1]);
-    let hang = hanging_peer().await;
+    let good_kid = good.own_kid().await;
+    let (hang, hang_accepted) = hanging_peer().await;
     let five_hundred = fake_peer(Router::new().route(
         "/cluster/keys",
         get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
@@ -324,15 +306,17 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
     ))
     .await;
     let bad_keys = fake_peer(json_peer(json!({"keys": [
+        // An EC key with a point of the wrong size (EC keys are fine, this one is not).
         {"kty": "EC", "kid": "ec-key", "crv": "P-256", "alg": "ES256",
          "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-         "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
+         "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0AAAA"},
         {"kty": "RSA", "kid": "rsa-1024", "alg": "RS256", "use": "sig",
          "n": URL_SAFE_NO_PAD.encode([0xc3; 128]), "e": "AQAB"},
     ]})))
     .await;
     let mixed = fake_peer(json_peer(json!({"keys": [
-        mixed_good,
+        {"kty": "RSA", "kid": "mixed-good", "alg": "RS256", "use": "sig",
+         "n": URL_SAFE_NO_PAD.encode([0xa5; 256]), "e": "AQAB"},
         {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
     ]})))
     .await;
@@ -363,24 +347,23 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
     ];
     config.peer_timeout = timeout;
     let app = spawn_app(config).await;
-    let own_kid = app
-        .state
-        .issuers
-        .root()
-        .keys()
-        .signing_key()
-        .unwrap()
-        .kid()
-        .to_string();
-    let http = client();
+    let own_kid = app.own_kid().await;
 
-    // While the hanging fetch is in flight, the JWKS answers promptly, every time.
+    // While the hanging fetch is in flight (from its connection until just
+    // before its timeout), the JWKS answers promptly, every time.
+    fetch_in_flight(&hang_accepted).await;
+    assert_eq!(
+        app.federation_rounds().await,
+        0,
+        "the first round is in flight"
+    );
     let started = Instant::now();
     let mut slowest = Duration::ZERO;
     let mut requests = 0;
     while started.elapsed() < timeout - Duration::from_millis(300) {
         let t = Instant::now();
-        let res = http
+        let res = app
+            .client
             .get(app.url("/.well-known/jwks.json"))
             .send()
             .await
@@ -395,6 +378,7 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
             .iter()
             .map(|k| k["kid"].as_str().unwrap())
             .collect();
+        assert!(kids.contains(&own_kid.as_str()), "own key served: {kids:?}");
         for bad in ["ec-key", "rsa-1024", "hmac"] {
             assert!(!kids.contains(&bad), "garbage key {bad} served: {kids:?}");
         }
@@ -402,6 +386,10 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
     }
     println!(
         "federation: JWKS during hanging peer fetch: {requests} requests, slowest {slowest:?}"
+    );
+    assert!(
+        requests > 10,
+        "only {requests} JWKS requests during the hang"
     );
     assert!(
         slowest < Duration::from_millis(200),
@@ -414,7 +402,7 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
         "hanging peer reported down",
         Duration::from_secs(6),
         || async {
-            let h = get_json(&http, &app.url("/health")).await;
+            let h = app.get_json("/health").await;
             (peer(&h, &hang)?["state"] == "down").then_some(h)
         },
     )
@@ -424,7 +412,7 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
         (&hang, "no answer within 2000 ms"),
         (&five_hundred, "HTTP 500"),
         (&not_json, "not JSON"),
-        (&bad_keys, "kty is \"EC\""),
+        (&bad_keys, "key ec-key: y is not 32 bytes"),
         (&bad_keys, "1024 bits"),
         (&redirect_loop, "redirects are not followed"),
         (&huge, "larger than 4194304 bytes"),
@@ -456,21 +444,21 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
     );
 
     // Served: own + the good peer + the mixed peer's good key, nothing else.
-    let mut kids = served_kids(&http, &app.base).await;
+    let mut kids = app.served_kids().await;
     kids.sort();
     let mut want = vec![own_kid.clone(), good_kid.clone(), "mixed-good".to_string()];
     want.sort();
     assert_eq!(kids, want);
     // The same on every JWKS path; the local view stays own-only.
     for path in ["/certs", "/api/pkeys"] {
-        let doc = get_json(&http, &app.url(path)).await;
+        let doc = app.get_json(path).await;
         assert_eq!(doc["keys"].as_array().unwrap().len(), 3, "{path}");
     }
-    let local = get_json(&http, &app.url("/api/pkeys?local=true")).await;
+    let local = app.get_json("/api/pkeys?local=true").await;
     assert_eq!(local["keys"].as_array().unwrap().len(), 1);
     assert_eq!(local["keys"][0]["kid"], own_kid.as_str());
 
-    let cluster = get_json(&http, &app.url("/cluster")).await;
+    let cluster = app.get_json("/cluster").await;
     assert_eq!(cluster["enabled"], true);
     assert_eq!(cluster["peers_up"], 2, "{cluster}");
     assert_eq!(cluster["peers_down"], 6, "{cluster}");
@@ -478,23 +466,14 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
 
     // The good peer's token verifies against this replica's JWKS.
     let token = good.token(json!({"sub": "from_good"})).await;
-    let set = app.jwks("/.well-known/jwks.json").await;
-    let (_, claims) = verify_with(&set, &token, None).unwrap();
+    let (_, claims) = app.verify(&token).await.unwrap();
     assert_eq!(claims["sub"], "from_good");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_discovery_with_localhost() {
     let peer_app = spawn_app(test_config()).await;
-    let peer_kid = peer_app
-        .state
-        .issuers
-        .root()
-        .keys()
-        .signing_key()
-        .unwrap()
-        .kid()
-        .to_string();
+    let peer_kid = peer_app.own_kid().await;
     let mut config = test_config();
     config.peers_dns = Some(mock_idp::config::PeerDns {
         host: "localhost".into(),
@@ -502,19 +481,13 @@ async fn dns_discovery_with_localhost() {
     });
     config.peer_timeout = Duration::from_millis(500);
     let app = spawn_app(config).await;
-    let http = client();
     eventually(
         "peer key found through PEERS_DNS=localhost",
         Duration::from_secs(5),
-        || async {
-            served_kids(&http, &app.base)
-                .await
-                .contains(&peer_kid)
-                .then_some(())
-        },
+        || async { app.served_kids().await.contains(&peer_kid).then_some(()) },
     )
     .await;
-    let cluster = get_json(&http, &app.url("/cluster")).await;
+    let cluster = app.get_json("/cluster").await;
     let url = format!("http://127.0.0.1:{}", peer_app.addr.port());
     assert_eq!(peer(&cluster, &url).unwrap()["state"], "up", "{cluster}");
     assert_eq!(
@@ -531,73 +504,43 @@ async fn peer_tokens_verify_with_our_own_verifier() {
     config.peers = vec![b.base.clone()];
     config.peer_timeout = Duration::from_millis(500);
     let a = spawn_app(config).await;
-    let kid_b = b
-        .state
-        .issuers
-        .root()
-        .keys()
-        .signing_key()
-        .unwrap()
-        .kid()
-        .to_string();
+    let kid_b = b.own_kid().await;
     eventually("b's key on a", Duration::from_secs(5), || async {
-        a.state
-            .issuers
-            .root()
-            .keys()
-            .merged()
-            .decoding_key(&kid_b)
-            .map(|_| ())
+        a.served_kids().await.contains(&kid_b).then_some(())
     })
     .await;
     let token = b.token(json!({"sub": "from_b"})).await;
-    let claims = mock_idp::jwt::verify(
-        &token,
-        &a.state.issuers.root().keys().merged(),
-        Some(&a.state.config.issuer),
-    )
-    .unwrap();
+    let claims = a.crate_verify(&token, true).unwrap();
     assert_eq!(claims["sub"], "from_b");
     // Without federation it would be unknown: the local set alone does not verify it.
-    assert!(mock_idp::jwt::verify(&token, &a.state.issuers.root().keys().local(), None).is_err());
+    assert!(a.crate_verify(&token, false).is_err());
 }
 
 #[tokio::test]
 async fn without_peers_health_and_cluster_stay_minimal() {
     let app = spawn_app(test_config()).await;
-    let http = client();
-    assert_eq!(
-        get_json(&http, &app.url("/health")).await,
-        json!({"status": "ok"})
-    );
-    let cluster = get_json(&http, &app.url("/cluster")).await;
+    assert_eq!(app.get_json("/health").await, json!({"status": "ok"}));
+    let cluster = app.get_json("/cluster").await;
     assert_eq!(cluster["enabled"], false);
     assert_eq!(cluster["own_kids"], cluster["served_kids"]);
 }
 
 #[tokio::test]
 async fn shutdown_stops_the_refresher_mid_fetch() {
-    let hang = hanging_peer().await;
+    let (hang, accepted) = hanging_peer().await;
     let mut config = test_config();
-    config.peers = vec![hang.clone()];
+    config.peers = vec![hang];
     config.peer_timeout = Duration::from_secs(30);
-    let state = mock_idp::server::load_state(config).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(mock_idp::server::run(listener, state.clone(), async {
-        let _ = rx.await;
-    }));
+    let app = spawn_app(config).await;
     // The first round is under way (and would hang for 30 s).
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let fed = state.federation.as_ref().unwrap();
-    assert_eq!(fed.status().rounds, 0, "the round is still in flight");
+    fetch_in_flight(&accepted).await;
+    assert_eq!(
+        app.federation_rounds().await,
+        0,
+        "the round is still in flight"
+    );
     let t = Instant::now();
-    tx.send(()).unwrap();
     // run() returns only after the refresher task has ended.
-    tokio::time::timeout(Duration::from_secs(2), server)
-        .await
-        .expect("run() must not wait for a hanging peer fetch")
-        .unwrap()
-        .unwrap();
+    app.shutdown(Duration::from_secs(2)).await;
     assert!(t.elapsed() < Duration::from_secs(2));
 }
