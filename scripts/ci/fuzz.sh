@@ -61,8 +61,8 @@ for target in "${TARGETS[@]}"; do
   else
     failed=$((failed + 1))
     echo "  FAIL: fuzz $target crashed or failed; its output:"
-    grep -E 'panicked|ERROR|SUMMARY|Test unit written|artifact_prefix|Failed' "$out" | head -20 | sed 's/^/    | /'
-    tail -5 "$out" | sed 's/^/    | /'
+    { grep -E 'panicked|ERROR|SUMMARY|Test unit written|^error' "$out" || true; } | head -20 | sed 's/^/    | /'
+    tail -5 "$out" | sed 's/^/    | /' || true
   fi
 done
 [ "$failed" -eq 0 ]
