@@ -116,11 +116,14 @@ impl ConnState {
     }
 
     /// When the current phase runs out (`None`: it does not).
+    /// A timeout too large to be a point in time (`IDLE_TIMEOUT_SEC` of
+    /// `u64::MAX` seconds) means no deadline, never a panic: `Instant +
+    /// Duration` panics on overflow, and the release build aborts on panic.
     pub fn deadline(&self, limits: &Limits) -> Option<Instant> {
         let since = self.born + Duration::from_millis(self.since_ms.load(Ordering::Acquire));
         match self.phase() {
-            Phase::Idle => Some(since + limits.idle_timeout),
-            Phase::Receiving => Some(since + limits.header_timeout),
+            Phase::Idle => since.checked_add(limits.idle_timeout),
+            Phase::Receiving => since.checked_add(limits.header_timeout),
             Phase::Processing => None,
         }
     }
@@ -461,5 +464,18 @@ mod tests {
         assert_eq!(s.deadline(&limits()), None, "no timeout while answering");
         s.set(Phase::Idle);
         assert_eq!(s.phase(), Phase::Idle);
+    }
+
+    #[test]
+    fn huge_timeouts_mean_no_deadline_not_a_panic() {
+        let huge = Limits {
+            header_timeout: Duration::from_secs(u64::MAX),
+            idle_timeout: Duration::from_secs(u64::MAX),
+            ..limits()
+        };
+        let s = ConnState::new();
+        assert_eq!(s.deadline(&huge), None);
+        s.advance(Phase::Idle, Phase::Receiving);
+        assert_eq!(s.deadline(&huge), None);
     }
 }
