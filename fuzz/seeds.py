@@ -166,6 +166,8 @@ issuers:
         "config-zero-capacity": "replay_capacity: 0\n",
         "config-zero-timeouts": "header_timeout_sec: 0\nidle_timeout_sec: 0\n",
         "config-huge-timeouts": "header_timeout_sec: 18446744073709551615\nshutdown_grace_sec: 18446744073709551615\n",
+        "config-huge-peer-durations": "peers: http://a:1\npeer_refresh_sec: 18446744073709551615\npeer_timeout_ms: 18446744073709551615\n",
+        "config-huge-ttl": "token_ttl: 9223372036854775807\nissuers: {t: {token_ttl: 9223372036854775807}}\n",
         "config-reserved-issuer": "issuers: {token: {}}\n",
         "config-bad-issuer-name": "issuers: {'a/b': {}}\n",
         "config-https-peer": "peers: https://a:1\n",

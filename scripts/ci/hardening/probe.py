@@ -9,8 +9,8 @@ the CI venv by scripts/ci/hardening.sh).
 
     MOCK_IDP_BIN=/path/to/mock-idp python3 probe.py [GROUP ...]
 
-Groups: timeouts maxconn fdlimit drain replay jsonerr malformed peers soak
-(all by default). Every loop is bounded in count and time. Exit status 1 if any
+Groups: timeouts maxconn fdlimit extremes drain replay jsonerr malformed
+peers soak (all by default). Every loop is bounded in count and time. Exit status 1 if any
 check failed.
 """
 
@@ -510,6 +510,39 @@ def group_fdlimit():
             ok = health_ok(srv.port)
             time.sleep(0.1)
         check(ok, "service recovers once connections close")
+    finally:
+        srv.stop()
+
+
+def group_extremes():
+    print("== extreme settings: durations at and over 100 years")
+    for name in ("IDLE_TIMEOUT_SEC", "HEADER_TIMEOUT_SEC", "PEER_REFRESH_SEC", "TOKEN_TTL"):
+        env = {k: v for k, v in os.environ.items() if k not in ("NODE_ENV", "APP_ENV")}
+        env.update({"PORT": "0", "HOST": "127.0.0.1", "PEERS": "http://127.0.0.1:9", name: "18446744073709551615" if name != "TOKEN_TTL" else "9223372036854775807"})
+        try:
+            r = subprocess.run([BIN], env=env, capture_output=True, timeout=5)
+            code, err = r.returncode, r.stderr.decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:  # started and served: killed by run()
+            code, err = "still running after 5 s", ""
+        check(
+            code == 2 and name in err and "100 years" in err and "panicked" not in err,
+            f"{name}=<max integer>: refused at startup, exit 2, naming it",
+            f"exit {code}: {err[-300:]!r}",
+        )
+    hundred_years = "3155760000"
+    srv = Server("extremes", {"IDLE_TIMEOUT_SEC": hundred_years, "HEADER_TIMEOUT_SEC": hundred_years, "SHUTDOWN_GRACE_SEC": "2"})
+    try:
+        stalled = connect(srv.port)
+        stalled.sendall(b"POST /token HTTP")
+        idle = connect(srv.port)
+        time.sleep(0.5)
+        check(health_ok(srv.port) and srv.alive(), "100-year header and idle timeouts: a stalled and an idle client, and the server answers")
+        t0 = time.monotonic()
+        srv.sigterm()
+        code = srv.wait(10)
+        check(code == 0 and time.monotonic() - t0 <= 3, f"... and exits 0 within the grace on SIGTERM (code {code})")
+        stalled.close()
+        idle.close()
     finally:
         srv.stop()
 
@@ -1129,6 +1162,7 @@ GROUPS = {
     "timeouts": group_timeouts,
     "maxconn": group_maxconn,
     "fdlimit": group_fdlimit,
+    "extremes": group_extremes,
     "drain": group_drain,
     "replay": group_replay,
     "jsonerr": group_jsonerr,
