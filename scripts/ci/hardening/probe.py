@@ -547,13 +547,12 @@ def group_extremes():
         srv.stop()
 
 
-def group_drain():
-    grace = 5
-    print(f"== SIGTERM drain (SHUTDOWN_GRACE_SEC={grace}): 16 keep-alive clients in a request loop")
-    srv = Server("drain", {"SHUTDOWN_GRACE_SEC": str(grace), "IDLE_TIMEOUT_SEC": "60"})
-    records = []  # (sent_at, outcome) outcome: "ok" | "bad" | "lost"
+def drain_round(rnd, grace):
+    """One SIGTERM under load: (requests sent before, answered of those,
+    sent after, answered of those, exit code, seconds to exit)."""
+    srv = Server(f"drain-{rnd}", {"SHUTDOWN_GRACE_SEC": str(grace), "IDLE_TIMEOUT_SEC": "60"})
+    records = []  # (sent_at, outcome) outcome: "ok" | "bad <status>" | "lost"
     lock = threading.Lock()
-    sig_at = [None]
 
     def client(i):
         try:
@@ -586,25 +585,39 @@ def group_drain():
     threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
     for t in threads:
         t.start()
-    time.sleep(1.5)
-    sig_at[0] = time.monotonic()
+    time.sleep(1.0)
+    sig_at = time.monotonic()
     srv.sigterm()
     code = srv.wait(grace + 5)
-    took = time.monotonic() - sig_at[0]
+    took = time.monotonic() - sig_at
     for t in threads:
         t.join(10)
     srv.stop()
-    before = [r for r in records if r[0] < sig_at[0]]
-    before_ok = sum(1 for r in before if r[1] == "ok")
-    after = [r for r in records if r[0] >= sig_at[0]]
-    note(f"{len(before)} requests sent before SIGTERM, {len(after)} after ({sum(1 for r in after if r[1] == 'ok')} of those answered)")
-    check(len(before) > 100, f"the load ran ({len(before)} requests before the signal)")
-    check(
-        before_ok == len(before),
-        f"every request sent before SIGTERM got a complete 200 with a token ({before_ok}/{len(before)}; lost: {sorted(set(r[1] for r in before if r[1] != 'ok'))})",
-    )
-    check(code == 0, f"exit code 0 after SIGTERM under load (got {code})")
-    check(code is not None and took <= grace, f"exited within SHUTDOWN_GRACE_SEC ({took:.2f} s)")
+    before = [r for r in records if r[0] < sig_at]
+    after = [r for r in records if r[0] >= sig_at]
+    lost = sorted(set(r[1] for r in before if r[1] != "ok"))
+    return (len(before), sum(1 for r in before if r[1] == "ok"), len(after),
+            sum(1 for r in after if r[1] == "ok"), code, took, lost)
+
+
+def group_drain():
+    grace = 5
+    rounds = 3
+    print(f"== SIGTERM drain (SHUTDOWN_GRACE_SEC={grace}): 16 keep-alive clients in a request loop, {rounds} rounds")
+    # A lost request is a race (a request arriving as the signal does), so
+    # the signal is sent in three rounds: the old code lost 4-5 requests in
+    # 2 of 3 rounds.
+    for rnd in range(1, rounds + 1):
+        sent, answered, after, after_ok, code, took, lost = drain_round(rnd, grace)
+        note(f"round {rnd}: {sent} requests sent before SIGTERM, {after} after ({after_ok} of those answered)")
+        check(sent > 100, f"round {rnd}: the load ran ({sent} requests before the signal)")
+        check(
+            answered == sent,
+            f"round {rnd}: every request sent before SIGTERM got a complete 200 with a token ({answered}/{sent})",
+            f"lost: {lost}",
+        )
+        check(code == 0, f"round {rnd}: exit code 0 after SIGTERM under load (got {code})")
+        check(code is not None and took <= grace, f"round {rnd}: exited within SHUTDOWN_GRACE_SEC ({took:.2f} s)")
 
     print(f"== SIGTERM with one stalled client (SHUTDOWN_GRACE_SEC=3, HEADER_TIMEOUT_SEC=60)")
     srv = Server("drain-stalled", {"SHUTDOWN_GRACE_SEC": "3", "HEADER_TIMEOUT_SEC": "60", "IDLE_TIMEOUT_SEC": "60"})
