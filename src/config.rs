@@ -36,6 +36,21 @@ pub const DEFAULT_IDLE_TIMEOUT_SEC: u64 = 60;
 pub const DEFAULT_SHUTDOWN_GRACE_SEC: u64 = 10;
 /// Default `MAX_CONNECTIONS`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// The largest number of seconds any duration setting takes (100 years, as
+/// `expires_in`): beyond it a deadline or a sum of durations could overflow
+/// (`Instant + Duration` panics), and no test stack waits that long.
+pub const MAX_SECONDS: u64 = crate::claims::MAX_EXPIRES_IN.unsigned_abs();
+
+/// `value` of the setting `name` (in `unit`s of `per_second` each) is at most [`MAX_SECONDS`].
+fn check_max(value: u64, per_second: u64, name: &str, unit: &str) -> Result<(), ConfigError> {
+    let max = MAX_SECONDS.saturating_mul(per_second);
+    if value > max {
+        return err(format!(
+            "{name}: {value} is too large; use at most {max} {unit} (100 years)"
+        ));
+    }
+    Ok(())
+}
 
 /// The resolved configuration of a running mock-idp.
 #[derive(Debug, Clone)]
@@ -372,11 +387,25 @@ pub fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
     if text.trim().is_empty() {
         return Ok(FileConfig::default());
     }
-    let mut file = serde_norway::from_str::<Option<FileConfig>>(&text)
-        .map(Option::unwrap_or_default)
-        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
+    let mut file = parse_named(&text, &format!("config file {}", path.display()))?;
     file.path = Some(path.to_path_buf());
     Ok(file)
+}
+
+/// Parses the text of a config file that is not read from disk (tests, the
+/// fuzz targets): like [`load_file`], but relative paths in it stay relative
+/// to the working directory and errors say "config file".
+pub fn parse_file(text: &str) -> Result<FileConfig, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    parse_named(text, "config file")
+}
+
+fn parse_named(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
+    serde_norway::from_str::<Option<FileConfig>>(text)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| ConfigError(format!("{name}: {e}")))
 }
 
 impl FileConfig {
@@ -455,6 +484,12 @@ impl Config {
                 "--token-ttl / TOKEN_TTL: must be a positive number of seconds, got {token_ttl}"
             ));
         }
+        check_max(
+            token_ttl.unsigned_abs(),
+            1,
+            "--token-ttl / TOKEN_TTL",
+            "seconds",
+        )?;
         let audience = match &opts.audience {
             Some(a) if a.is_empty() => None,
             Some(a) => Some(Audience::One(a.clone())),
@@ -504,6 +539,12 @@ impl Config {
         if refresh == 0 {
             return err("--peer-refresh-sec / PEER_REFRESH_SEC: must be at least 1 second");
         }
+        check_max(
+            refresh,
+            1,
+            "--peer-refresh-sec / PEER_REFRESH_SEC",
+            "seconds",
+        )?;
         let peer_refresh = Duration::from_secs(refresh);
         let peers_dns = match non_empty(opts.peers_dns.clone()) {
             Some(s) => Some(PeerDns::parse(&s, "--peers-dns / PEERS_DNS")?),
@@ -522,12 +563,26 @@ impl Config {
         if timeout_ms == 0 {
             return err("--peer-timeout-ms / PEER_TIMEOUT_MS: must be at least 1 millisecond");
         }
+        check_max(
+            timeout_ms,
+            1000,
+            "--peer-timeout-ms / PEER_TIMEOUT_MS",
+            "milliseconds",
+        )?;
         let peer_timeout = Duration::from_millis(timeout_ms);
         let peer_retention = match opts.peer_retention_sec.or(file.peer_retention_sec) {
             Some(0) => {
                 return err("--peer-retention-sec / PEER_RETENTION_SEC: must be at least 1 second");
             }
-            Some(secs) => Duration::from_secs(secs),
+            Some(secs) => {
+                check_max(
+                    secs,
+                    1,
+                    "--peer-retention-sec / PEER_RETENTION_SEC",
+                    "seconds",
+                )?;
+                Duration::from_secs(secs)
+            }
             None => default_retention(token_ttl, peer_refresh, peer_timeout),
         };
 
@@ -563,7 +618,7 @@ impl Config {
             .unwrap_or(default)
         {
             0 => err(format!("{name}: must be at least 1 second")),
-            s => Ok(Duration::from_secs(s)),
+            s => check_max(s, 1, name, "seconds").map(|()| Duration::from_secs(s)),
         };
         let header_timeout = seconds(
             opts.header_timeout_sec,
@@ -668,6 +723,14 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
             return err(format!(
                 "{place}.token_ttl: must be a positive number of seconds, got {ttl}"
             ));
+        }
+        if let Some(ttl) = spec.token_ttl {
+            check_max(
+                ttl.unsigned_abs(),
+                1,
+                &format!("{place}.token_ttl"),
+                "seconds",
+            )?;
         }
         let mut users = spec.users.clone();
         if let Some(path) = &spec.users_file {
@@ -956,6 +1019,63 @@ mod tests {
                 .to_string();
             assert!(e.contains(name), "{name}: {e}");
         }
+    }
+
+    #[test]
+    fn durations_over_100_years_are_refused_not_overflowed() {
+        let max = MAX_SECONDS;
+        let cases = [
+            (opts(|o| o.token_ttl = Some(i64::MAX)), "TOKEN_TTL"),
+            (
+                opts(|o| o.peer_refresh_sec = Some(u64::MAX)),
+                "PEER_REFRESH_SEC",
+            ),
+            (
+                opts(|o| o.peer_timeout_ms = Some(u64::MAX)),
+                "PEER_TIMEOUT_MS",
+            ),
+            (
+                opts(|o| o.peer_retention_sec = Some(max + 1)),
+                "PEER_RETENTION_SEC",
+            ),
+            (
+                opts(|o| o.header_timeout_sec = Some(u64::MAX)),
+                "HEADER_TIMEOUT_SEC",
+            ),
+            (
+                opts(|o| o.idle_timeout_sec = Some(u64::MAX)),
+                "IDLE_TIMEOUT_SEC",
+            ),
+            (
+                opts(|o| o.shutdown_grace_sec = Some(max + 1)),
+                "SHUTDOWN_GRACE_SEC",
+            ),
+        ];
+        for (opts, name) in cases {
+            let e = Config::from_layers(&opts, FileConfig::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(name) && e.contains("100 years"), "{name}: {e}");
+        }
+        let e = Config::from_layers(
+            &Opts::default(),
+            file("issuers: {t: {token_ttl: 3155760001}}"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("issuers.t.token_ttl"), "{e}");
+        // The largest values are accepted, and their sum does not overflow.
+        let c = Config::from_layers(
+            &opts(|o| {
+                o.token_ttl = Some(crate::claims::MAX_EXPIRES_IN);
+                o.peer_refresh_sec = Some(max);
+                o.peer_timeout_ms = Some(max * 1000);
+                o.idle_timeout_sec = Some(max);
+            }),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(c.peer_retention, Duration::from_secs(3 * max));
     }
 
     #[test]

@@ -20,6 +20,8 @@
 //!   assets, `_admin/users`, the built-in `workbench` client over HTTP.
 //! - `offline`: `mock-idp mint`/`jwks`/`decode` against a real server's
 //!   persisted key and served JWKS; their errors.
+//! - `fuzz_replay`: the fuzz targets of `fuzz/` on stable: the committed
+//!   corpus and mutations of it.
 //!
 //! Run one area with `cargo nextest run --test it oauth_code::` (or
 //! `cargo test --test it oauth_code::`).
@@ -31,6 +33,7 @@ mod support;
 mod cli;
 mod federation;
 mod federation_dns;
+mod fuzz_replay;
 mod issuers;
 mod jwks;
 mod marker;
