@@ -36,6 +36,21 @@ pub const DEFAULT_IDLE_TIMEOUT_SEC: u64 = 60;
 pub const DEFAULT_SHUTDOWN_GRACE_SEC: u64 = 10;
 /// Default `MAX_CONNECTIONS`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// The largest number of seconds any duration setting takes (100 years, as
+/// `expires_in`): beyond it a deadline or a sum of durations could overflow
+/// (`Instant + Duration` panics), and no test stack waits that long.
+pub const MAX_SECONDS: u64 = crate::claims::MAX_EXPIRES_IN.unsigned_abs();
+
+/// `value` of the setting `name` (in `unit`s of `per_second` each) is at most [`MAX_SECONDS`].
+fn check_max(value: u64, per_second: u64, name: &str, unit: &str) -> Result<(), ConfigError> {
+    let max = MAX_SECONDS.saturating_mul(per_second);
+    if value > max {
+        return err(format!(
+            "{name}: {value} is too large; use at most {max} {unit} (100 years)"
+        ));
+    }
+    Ok(())
+}
 
 /// The resolved configuration of a running mock-idp.
 #[derive(Debug, Clone)]
@@ -378,11 +393,25 @@ pub fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
     if text.trim().is_empty() {
         return Ok(FileConfig::default());
     }
-    let mut file = serde_norway::from_str::<Option<FileConfig>>(&text)
-        .map(Option::unwrap_or_default)
-        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
+    let mut file = parse_named(&text, &format!("config file {}", path.display()))?;
     file.path = Some(path.to_path_buf());
     Ok(file)
+}
+
+/// Parses the text of a config file that is not read from disk (tests, the
+/// fuzz targets): like [`load_file`], but relative paths in it stay relative
+/// to the working directory and errors say "config file".
+pub fn parse_file(text: &str) -> Result<FileConfig, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    parse_named(text, "config file")
+}
+
+fn parse_named(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
+    serde_norway::from_str::<Option<FileConfig>>(text)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| ConfigError(format!("{name}: {e}")))
 }
 
 impl FileConfig {
@@ -461,6 +490,12 @@ impl Config {
                 "--token-ttl / TOKEN_TTL: must be a positive number of seconds, got {token_ttl}"
             ));
         }
+        check_max(
+            token_ttl.unsigned_abs(),
+            1,
+            "--token-ttl / TOKEN_TTL",
+            "seconds",
+        )?;
         let audience = match &opts.audience {
             Some(a) if a.is_empty() => None,
             Some(a) => Some(Audience::One(a.clone())),
@@ -510,6 +545,12 @@ impl Config {
         if refresh == 0 {
             return err("--peer-refresh-sec / PEER_REFRESH_SEC: must be at least 1 second");
         }
+        check_max(
+            refresh,
+            1,
+            "--peer-refresh-sec / PEER_REFRESH_SEC",
+            "seconds",
+        )?;
         let peer_refresh = Duration::from_secs(refresh);
         let peers_dns = match non_empty(opts.peers_dns.clone()) {
             Some(s) => Some(PeerDns::parse(&s, "--peers-dns / PEERS_DNS")?),
@@ -528,12 +569,26 @@ impl Config {
         if timeout_ms == 0 {
             return err("--peer-timeout-ms / PEER_TIMEOUT_MS: must be at least 1 millisecond");
         }
+        check_max(
+            timeout_ms,
+            1000,
+            "--peer-timeout-ms / PEER_TIMEOUT_MS",
+            "milliseconds",
+        )?;
         let peer_timeout = Duration::from_millis(timeout_ms);
         let peer_retention = match opts.peer_retention_sec.or(file.peer_retention_sec) {
             Some(0) => {
                 return err("--peer-retention-sec / PEER_RETENTION_SEC: must be at least 1 second");
             }
-            Some(secs) => Duration::from_secs(secs),
+            Some(secs) => {
+                check_max(
+                    secs,
+                    1,
+                    "--peer-retention-sec / PEER_RETENTION_SEC",
+                    "seconds",
+                )?;
+                Duration::from_secs(secs)
+            }
             None => default_retention(token_ttl, peer_refresh, peer_timeout),
         };
 
@@ -569,7 +624,7 @@ impl Config {
             .unwrap_or(default)
         {
             0 => err(format!("{name}: must be at least 1 second")),
-            s => Ok(Duration::from_secs(s)),
+            s => check_max(s, 1, name, "seconds").map(|()| Duration::from_secs(s)),
         };
         let header_timeout = seconds(
             opts.header_timeout_sec,
@@ -611,12 +666,14 @@ impl Config {
             return err("--alg / ALG: HS256 needs a secret; set --hs256-secret / HS256_SECRET");
         }
 
+        let host = opts
+            .host
+            .clone()
+            .or(file.host)
+            .unwrap_or_else(|| DEFAULT_HOST.into());
+        check_host(&host)?;
         Ok(Config {
-            host: opts
-                .host
-                .clone()
-                .or(file.host)
-                .unwrap_or_else(|| DEFAULT_HOST.into()),
+            host,
             port: opts.port.or(file.port).unwrap_or(DEFAULT_PORT),
             issuer,
             audience,
@@ -679,6 +736,14 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
                 "{place}.token_ttl: must be a positive number of seconds, got {ttl}"
             ));
         }
+        if let Some(ttl) = spec.token_ttl {
+            check_max(
+                ttl.unsigned_abs(),
+                1,
+                &format!("{place}.token_ttl"),
+                "seconds",
+            )?;
+        }
         let mut users = spec.users.clone();
         if let Some(path) = &spec.users_file {
             let loaded = users::load_users(&file.relative(path))
@@ -710,6 +775,27 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
         );
     }
     Ok(out)
+}
+
+/// The bind address must be an IP address or a name that resolves.
+fn check_host(host: &str) -> Result<(), ConfigError> {
+    use std::net::ToSocketAddrs;
+    let looks_numeric = host.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if looks_numeric && host.parse::<std::net::Ipv4Addr>().is_err() {
+        return err(format!(
+            "--host / HOST: {host:?} is not a valid IPv4 address (e.g. 127.0.0.1, or 0.0.0.0 for every interface)"
+        ));
+    }
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    match (host, 0).to_socket_addrs().map(|addrs| addrs.len()) {
+        Ok(n) if n > 0 => Ok(()),
+        Ok(_) => err(format!("--host / HOST: {host:?} resolves to no address")),
+        Err(e) => err(format!(
+            "--host / HOST: {host:?} is neither an IP address nor a name that resolves ({e})"
+        )),
+    }
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -910,6 +996,11 @@ mod tests {
         let cases = [
             (opts(|o| o.token_ttl = Some(0)), "TOKEN_TTL"),
             (opts(|o| o.issuer = Some("issuer.local".into())), "ISSUER"),
+            (opts(|o| o.host = Some("999.1.1.1".into())), "HOST"),
+            (
+                opts(|o| o.host = Some("no-such-host.invalid".into())),
+                "HOST",
+            ),
             (opts(|o| o.peers = Some("a:1".into())), "PEERS"),
             (opts(|o| o.peers = Some("https://a:8081".into())), "PEERS"),
             (opts(|o| o.peer_refresh_sec = Some(0)), "PEER_REFRESH_SEC"),
@@ -940,6 +1031,63 @@ mod tests {
                 .to_string();
             assert!(e.contains(name), "{name}: {e}");
         }
+    }
+
+    #[test]
+    fn durations_over_100_years_are_refused_not_overflowed() {
+        let max = MAX_SECONDS;
+        let cases = [
+            (opts(|o| o.token_ttl = Some(i64::MAX)), "TOKEN_TTL"),
+            (
+                opts(|o| o.peer_refresh_sec = Some(u64::MAX)),
+                "PEER_REFRESH_SEC",
+            ),
+            (
+                opts(|o| o.peer_timeout_ms = Some(u64::MAX)),
+                "PEER_TIMEOUT_MS",
+            ),
+            (
+                opts(|o| o.peer_retention_sec = Some(max + 1)),
+                "PEER_RETENTION_SEC",
+            ),
+            (
+                opts(|o| o.header_timeout_sec = Some(u64::MAX)),
+                "HEADER_TIMEOUT_SEC",
+            ),
+            (
+                opts(|o| o.idle_timeout_sec = Some(u64::MAX)),
+                "IDLE_TIMEOUT_SEC",
+            ),
+            (
+                opts(|o| o.shutdown_grace_sec = Some(max + 1)),
+                "SHUTDOWN_GRACE_SEC",
+            ),
+        ];
+        for (opts, name) in cases {
+            let e = Config::from_layers(&opts, FileConfig::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(name) && e.contains("100 years"), "{name}: {e}");
+        }
+        let e = Config::from_layers(
+            &Opts::default(),
+            file("issuers: {t: {token_ttl: 3155760001}}"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("issuers.t.token_ttl"), "{e}");
+        // The largest values are accepted, and their sum does not overflow.
+        let c = Config::from_layers(
+            &opts(|o| {
+                o.token_ttl = Some(crate::claims::MAX_EXPIRES_IN);
+                o.peer_refresh_sec = Some(max);
+                o.peer_timeout_ms = Some(max * 1000);
+                o.idle_timeout_sec = Some(max);
+            }),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(c.peer_retention, Duration::from_secs(3 * max));
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! # Layout
 //!
 //! Dependencies run one way: `http -> issuer -> {claims, clients, jwt, keys}`,
-//! `federation -> {issuer::paths, keys}`, `config` and `cli` are leaves;
+//! `federation -> {issuer::paths, keys}`, `offline -> {config, issuer, keys,
+//! federation::fetch}` (no HTTP server), `config` and `cli` are leaves;
 //! [`server`] wires them together.
 //!
 //! - [`cli`]: clap definitions; every option is a flag and an environment variable.
@@ -33,6 +34,10 @@
 //! - [`metrics`]: Prometheus counters (per issuer) and latency histograms.
 //! - [`server`]: `load_state(config)` and `run(listener, state, shutdown)`.
 //! - [`healthcheck`]: the `mock-idp healthcheck` client for shell-less images.
+//! - `testing` (cargo feature `testing`): `MockIdp`, an in-process mock-idp
+//!   for Rust tests.
+//! - [`offline`]: `mock-idp mint`, `jwks` and `decode`: the persisted key
+//!   used with no server, and a JWT decoder that says what a verifier would.
 
 pub mod claims;
 pub mod cli;
@@ -45,9 +50,12 @@ pub mod issuer;
 pub mod jwt;
 pub mod keys;
 pub mod metrics;
+pub mod offline;
 pub mod prod_guard;
 pub mod random;
 pub mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// Current UNIX time in seconds (the default clock for minting and verifying).
 pub fn unix_now() -> i64 {

@@ -1,14 +1,15 @@
 //! The `mock-idp` binary: parse the command line, check the production guard,
 //! resolve the config, set up logging, bind, serve. Errors are printed once.
+//! `mint`, `jwks` and `decode` run in [`mock_idp::offline`].
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use mock_idp::cli::{Cli, Command, LogFormat, Opts};
 use mock_idp::config::{Config, DEFAULT_HOST, DEFAULT_PORT};
 use mock_idp::http::SharedState;
 use mock_idp::issuer::paths;
-use mock_idp::{healthcheck, prod_guard, server};
+use mock_idp::{healthcheck, offline, prod_guard, server};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -16,10 +17,16 @@ use tracing_subscriber::EnvFilter;
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return argument_error(e),
+    };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.opts),
         Command::Healthcheck => healthcheck_cmd(&cli.opts),
+        Command::Mint(args) => offline::mint_cmd(&cli.opts, &args),
+        Command::Jwks(args) => offline::jwks_cmd(&cli.opts, &args),
+        Command::Decode(args) => offline::decode_cmd(&cli.opts, &args),
     }
 }
 
@@ -71,7 +78,18 @@ async fn serve_async(state: SharedState) -> anyhow::Result<()> {
         .map_err(|e| {
             anyhow::anyhow!("cannot listen on {host}:{port} (--host/HOST, --port/PORT): {e}")
         })?;
-    let addr = listener.local_addr()?;
+    let bound = listener.local_addr()?;
+    // A wildcard bind (the image's 0.0.0.0) is printed as a URL one can open.
+    let addr = match bound.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, bound.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, bound.port()))
+        }
+        _ => bound,
+    };
+    tracing::info!(%bound, "listening");
     println!(
         "mock-idp listening on http://{addr} (JWKS: http://{addr}{})",
         paths::JWKS_WELL_KNOWN
@@ -100,6 +118,53 @@ fn healthcheck_cmd(opts: &Opts) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a command-line error as one line naming the flag and its
+/// environment variable (clap's own is 3-4 lines), exit 2; `--help` and
+/// `--version` print as usual.
+fn argument_error(e: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = e.to_string();
+    // The error line and what clap lists under it (e.g. the missing
+    // `<TOKEN>` of `decode`), up to the usage block; tips are left out.
+    let mut lines = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"));
+    let mut first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    for detail in lines {
+        first.push(' ');
+        first.push_str(detail);
+    }
+    // Name the environment variable of the flag, which is where a bad value
+    // usually comes from in containers.
+    let flag = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg.split_whitespace().next().map(str::to_string),
+        _ => None,
+    };
+    let env = flag.as_deref().and_then(|flag| {
+        Cli::command()
+            .get_arguments()
+            .find(|a| a.get_long().is_some_and(|l| flag == format!("--{l}")))
+            .and_then(|a| a.get_env().map(|v| v.to_string_lossy().into_owned()))
+    });
+    match (flag, env) {
+        (Some(flag), Some(env)) => eprintln!("mock-idp: {flag} / {env}: {first} (see --help)"),
+        _ => eprintln!("mock-idp: {first} (see --help)"),
+    }
+    ExitCode::from(EXIT_CONFIG)
 }
 
 fn init_tracing(format: LogFormat) {

@@ -44,8 +44,20 @@ pub fn relative_route(route: &str) -> &str {
         .map_or(route, |(_, rest)| rest)
 }
 
-/// The target of a request, or `None` for `_admin` calls and the server's
-/// own endpoints (health, metrics, issuers, cluster), which are not recorded.
+/// Whether a path (relative to a mount) is the server's own rather than an
+/// issuer endpoint: the workbench page or JSON index at `<mount>/`, `_admin`
+/// and anything else whose first segment starts with `_` (the workbench's
+/// `/_workbench` assets; no issuer name can).
+fn server_own(relative: &str) -> bool {
+    relative.is_empty()
+        || relative == "/"
+        || admin::is_admin(relative)
+        || paths::first_segment(relative).starts_with('_')
+}
+
+/// The target of a request, or `None` for `_admin` calls, the workbench's
+/// assets and the server's own endpoints (health, metrics, issuers,
+/// cluster), which are not recorded.
 async fn target(state: &SharedState, parts: &mut Parts) -> Option<Target> {
     // An `Arc<str>` clone: no allocation on the hot path.
     match parts.extensions.get::<MatchedPath>().cloned() {
@@ -55,7 +67,7 @@ async fn target(state: &SharedState, parts: &mut Parts) -> Option<Target> {
             let server_only = relative == route
                 && server::ALL.contains(&route)
                 && paths::endpoint_of(route).is_none();
-            if admin::is_admin(relative) || server_only {
+            if server_own(relative) || server_only {
                 return None;
             }
             Some(Target {
@@ -74,7 +86,7 @@ async fn target(state: &SharedState, parts: &mut Parts) -> Option<Target> {
             } else {
                 path
             };
-            if admin::is_admin(rest) {
+            if server_own(rest) {
                 return None;
             }
             Some(Target {

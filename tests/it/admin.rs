@@ -1015,9 +1015,13 @@ async fn the_ledger_records_what_was_asked_and_never_a_secret() {
             .len(),
         "untouched"
     );
-    // Server endpoints are not issuer requests; unknown paths are (404).
+    // Server endpoints and the workbench are not issuer requests; unknown
+    // paths are (404).
     get(&app, "/health").await;
     get(&app, "/metrics").await;
+    get(&app, "/").await;
+    get(&app, "/tenant-a/").await;
+    get(&app, "/_workbench/app.js").await;
     get(&app, "/no-such-endpoint").await;
     // Unknown admin paths are neither (on the root nor under an issuer).
     assert_eq!(get(&app, "/_admin/nope").await.status, 404);
@@ -1155,7 +1159,11 @@ async fn admin_token_guards_every_admin_call_and_not_token_minting() {
         (Method::DELETE, "/_admin/requests", None),
         (Method::DELETE, "/_admin/faults/jwks", None),
         (Method::GET, "/_admin/keys", None),
-        (Method::POST, "/_admin/keys/rotate", Some(r#"{"grace_sec": 0}"#)),
+        (
+            Method::POST,
+            "/_admin/keys/rotate",
+            Some(r#"{"grace_sec": 0}"#),
+        ),
         (Method::DELETE, "/_admin/keys/no-such-kid", None),
     ];
     for mount in ["", "/guarded"] {

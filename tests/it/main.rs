@@ -15,6 +15,13 @@
 //!   federation of named issuers across three real replicas.
 //! - `marker`: `X-Mock-Idp` on every response, `mock_idp` in discovery.
 //! - `toolkit`: algorithms, token variants, `typ`, the key rotation drill.
+//! - `testing_helper`: `mock_idp::testing::MockIdp` as its docs say.
+//! - `workbench`: the page and JSON index at `/` and `<mount>/`, its CSP and
+//!   assets, `_admin/users`, the built-in `workbench` client over HTTP.
+//! - `offline`: `mock-idp mint`/`jwks`/`decode` against a real server's
+//!   persisted key and served JWKS; their errors.
+//! - `fuzz_replay`: the fuzz targets of `fuzz/` on stable: the committed
+//!   corpus and mutations of it.
 //! - `admin`: the test controls (`_admin`): personas, clients, clock,
 //!   faults, request ledger, reset, `ADMIN_TOKEN`, on the root and a named issuer.
 //!
@@ -29,6 +36,7 @@ mod admin;
 mod cli;
 mod federation;
 mod federation_dns;
+mod fuzz_replay;
 mod issuers;
 mod jwks;
 mod marker;
@@ -36,5 +44,8 @@ mod oauth_code;
 mod oauth_endpoints;
 mod oauth_federation;
 mod oauth_grants;
+mod offline;
+mod testing_helper;
 mod token;
 mod toolkit;
+mod workbench;

@@ -11,6 +11,7 @@ pub mod login_page;
 pub mod server;
 pub mod token;
 pub mod userinfo;
+pub mod workbench;
 
 use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
