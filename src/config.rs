@@ -13,6 +13,7 @@ use crate::cli::{LogFormat, Opts};
 use crate::clients::{self, ClientConfig, Clients};
 use crate::issuer::Secret;
 use crate::keys::Alg;
+use crate::profiles::Profile;
 
 pub use crate::issuer::spent::DEFAULT_CAPACITY as DEFAULT_REPLAY_CAPACITY;
 
@@ -109,6 +110,16 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Connections served at once (`MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// The root issuer's profile (`PROFILE`).
+    pub profile: Profile,
+    /// Default `azp` of Clerk session tokens (`AUTHORIZED_PARTY`).
+    pub authorized_party: Option<String>,
+    /// Auth0 profile: namespace of the `roles`/`groups` claims (`CLAIMS_NAMESPACE`).
+    pub claims_namespace: Option<String>,
+    /// Entra profile: the root issuer's tenant id (`TENANT_ID`).
+    pub tenant_id: Option<String>,
+    /// Cognito profile: the root issuer's AWS region (`COGNITO_REGION`).
+    pub cognito_region: Option<String>,
     /// The root issuer's default algorithm (`ALG`).
     pub alg: Alg,
     /// The root issuer's HS256 secret (`HS256_SECRET`).
@@ -134,6 +145,16 @@ pub struct NamedIssuer {
     pub users: Option<Users>,
     /// Registered clients (default: the root's).
     pub clients: Option<Clients>,
+    /// Profile (default: the root's).
+    pub profile: Option<Profile>,
+    /// Clerk `azp` default (default: the root's).
+    pub authorized_party: Option<String>,
+    /// Auth0 claims namespace (default: the root's, else `https://mock-idp.local/`).
+    pub claims_namespace: Option<String>,
+    /// Entra tenant id (default: the name when it is a GUID, else a UUID v5 of it; never the root's).
+    pub tenant_id: Option<String>,
+    /// Cognito region (default: the name's `<region>_` prefix, else `us-east-1`; never the root's).
+    pub cognito_region: Option<String>,
     /// Default signing algorithm (default: the root's).
     pub alg: Option<Alg>,
     /// HS256 secret (never inherited).
@@ -158,6 +179,18 @@ pub struct IssuerFile {
     pub users: Option<Users>,
     /// Registered clients.
     pub clients: Option<Vec<ClientConfig>>,
+    /// Claim shape, paths and discovery: `clerk`, `plain`, `auth0`,
+    /// `keycloak` (mounted at `/realms/{name}`), `entra`, `google`,
+    /// `cognito`, `jwt-auth-service`.
+    pub profile: Option<Profile>,
+    /// Default `azp` of Clerk session tokens.
+    pub authorized_party: Option<String>,
+    /// Auth0: prefix of the namespaced `roles`/`groups` claims.
+    pub claims_namespace: Option<String>,
+    /// Entra: the tenant id in `iss` and `tid`.
+    pub tenant_id: Option<String>,
+    /// Cognito: the AWS region in `iss`.
+    pub cognito_region: Option<String>,
     /// Default signing algorithm.
     pub alg: Option<Alg>,
     /// HS256 secret.
@@ -197,6 +230,11 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SEC),
             shutdown_grace: Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SEC),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            profile: Profile::default(),
+            authorized_party: None,
+            claims_namespace: None,
+            tenant_id: None,
+            cognito_region: None,
             alg: Alg::RS256,
             hs256_secret: None,
             admin_token: None,
@@ -362,6 +400,16 @@ pub struct FileConfig {
     pub shutdown_grace_sec: Option<u64>,
     /// See [`Config::max_connections`].
     pub max_connections: Option<usize>,
+    /// See [`Config::profile`].
+    pub profile: Option<Profile>,
+    /// See [`Config::authorized_party`].
+    pub authorized_party: Option<String>,
+    /// See [`Config::claims_namespace`].
+    pub claims_namespace: Option<String>,
+    /// See [`Config::tenant_id`].
+    pub tenant_id: Option<String>,
+    /// See [`Config::cognito_region`].
+    pub cognito_region: Option<String>,
     /// See [`Config::alg`].
     pub alg: Option<Alg>,
     /// See [`Config::hs256_secret`].
@@ -672,6 +720,22 @@ impl Config {
             .or(file.host)
             .unwrap_or_else(|| DEFAULT_HOST.into());
         check_host(&host)?;
+        let authorized_party = non_empty(
+            opts.authorized_party
+                .clone()
+                .or(file.authorized_party.clone()),
+        );
+        let claims_namespace = non_empty(
+            opts.claims_namespace
+                .clone()
+                .or(file.claims_namespace.clone()),
+        );
+        let tenant_id = non_empty(opts.tenant_id.clone().or(file.tenant_id.clone()));
+        let cognito_region = non_empty(opts.cognito_region.clone().or(file.cognito_region.clone()));
+        if let Some(region) = &cognito_region {
+            check_region(region, "--cognito-region / COGNITO_REGION")?;
+        }
+
         Ok(Config {
             host,
             port: opts.port.or(file.port).unwrap_or(DEFAULT_PORT),
@@ -707,6 +771,11 @@ impl Config {
             idle_timeout,
             shutdown_grace,
             max_connections,
+            profile: opts.profile.or(file.profile).unwrap_or_default(),
+            authorized_party,
+            claims_namespace,
+            tenant_id,
+            cognito_region,
             alg,
             hs256_secret,
             // An empty ADMIN_TOKEN= is "not set": it never turns off a file's token.
@@ -716,6 +785,20 @@ impl Config {
                 .filter(|t| !t.0.is_empty())
                 .or(file.admin_token.filter(|t| !t.0.is_empty())),
         })
+    }
+}
+
+/// A Cognito region is `[a-z0-9-]` (it goes into `iss`).
+fn check_region(region: &str, name: &str) -> Result<(), ConfigError> {
+    if region
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        Ok(())
+    } else {
+        err(format!(
+            "{name}: {region:?} is not an AWS region name (e.g. us-east-1)"
+        ))
     }
 }
 
@@ -756,6 +839,9 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
             ),
             None => None,
         };
+        if let Some(region) = &spec.cognito_region {
+            check_region(region, &format!("{place}.cognito_region"))?;
+        }
         let hs256_secret = spec.hs256_secret.clone().filter(|s| !s.0.is_empty());
         if spec.alg == Some(Alg::HS256) && hs256_secret.is_none() {
             return err(format!("{place}.alg: HS256 needs {place}.hs256_secret"));
@@ -771,6 +857,11 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
                 kid: non_empty(spec.kid.clone()),
                 users,
                 clients,
+                profile: spec.profile,
+                authorized_party: non_empty(spec.authorized_party.clone()),
+                claims_namespace: non_empty(spec.claims_namespace.clone()),
+                tenant_id: non_empty(spec.tenant_id.clone()),
+                cognito_region: non_empty(spec.cognito_region.clone()),
             },
         );
     }
@@ -1206,6 +1297,14 @@ mod tests {
                 "issuers.a.clients[1]",
             ),
             ("issuers: {a: {tokn_ttl: 5}}", "unknown field `tokn_ttl`"),
+            (
+                "issuers: {a: {profile: okta}}",
+                "unknown profile \"okta\"; the profiles are: clerk",
+            ),
+            (
+                "issuers: {a: {cognito_region: 'US East'}}",
+                "issuers.a.cognito_region",
+            ),
             ("users_file: missing.yaml", "users_file"),
         ];
         for (yaml, want) in cases {
@@ -1224,5 +1323,40 @@ mod tests {
         std::fs::write(&path, "users_file: team.yaml").unwrap();
         let c = Config::from_layers(&Opts::default(), load_file(&path).unwrap()).unwrap();
         assert!(c.users.contains_key("carol"));
+    }
+
+    #[test]
+    fn profile_settings_root_and_named() {
+        let c = Config::from_layers(
+            &Opts::default(),
+            file("profile: auth0\nauthorized_party: http://app\nclaims_namespace: https://ns/\n\
+                  issuers:\n  kc: {profile: keycloak, tenant_id: t1, cognito_region: eu-west-1}\n  plain: {}\n"),
+        )
+        .unwrap();
+        assert_eq!(c.profile, Profile::Auth0);
+        assert_eq!(c.authorized_party.as_deref(), Some("http://app"));
+        assert_eq!(c.claims_namespace.as_deref(), Some("https://ns/"));
+        let kc = &c.issuers["kc"];
+        assert_eq!(kc.profile, Some(Profile::Keycloak));
+        assert_eq!(
+            (kc.tenant_id.as_deref(), kc.cognito_region.as_deref()),
+            (Some("t1"), Some("eu-west-1"))
+        );
+        assert_eq!(c.issuers["plain"].profile, None, "inherited when built");
+        let opts = Opts {
+            profile: Some(Profile::Google),
+            cognito_region: Some("Not A Region".into()),
+            ..Opts::default()
+        };
+        let e = Config::from_layers(&opts, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--cognito-region / COGNITO_REGION"), "{e}");
+        let opts = Opts {
+            profile: Some(Profile::Google),
+            ..Opts::default()
+        };
+        let c = Config::from_layers(&opts, file("profile: entra")).unwrap();
+        assert_eq!(c.profile, Profile::Google, "the flag wins over the file");
     }
 }

@@ -27,6 +27,11 @@ use mock_idp::keys::jwk::MAX_KID_LEN;
 /// The base URL every issuer call is made with.
 pub const BASE: &str = "http://127.0.0.1:8081";
 
+/// The request context of every fuzzed call.
+fn ctx() -> mock_idp::issuer::RequestCtx<'static> {
+    mock_idp::issuer::RequestCtx::new(BASE)
+}
+
 /// Issuers with keys and a few valid artifacts, built once per process.
 pub struct Fixture {
     /// Open mode: no registered clients, personas alice (password) and bob.
@@ -84,7 +89,7 @@ pub fn fixture() -> &'static Fixture {
         let mut access = String::new();
         for _ in 0..8 {
             let r = open
-                .token(BASE, None, &password)
+                .token(&ctx(), None, &password)
                 .expect("fixture password grant");
             access = r.access_token;
             refresh.extend(r.refresh_token);
@@ -173,12 +178,12 @@ pub fn token_request(data: &[u8]) {
     let fx = fixture();
     match TokenRequest::parse(query, &headers, body) {
         Ok(TokenRequest::Mint(req)) => {
-            if let Err(e) = fx.open.mint(BASE, &req) {
+            if let Err(e) = fx.open.mint(&ctx(), &req) {
                 let _ = mock_idp::http::error::ApiError::from(e).into_response();
             }
         }
         Ok(TokenRequest::Grant(form)) => {
-            if let Err(e) = fx.open.token(BASE, None, &form) {
+            if let Err(e) = fx.open.token(&ctx(), None, &form) {
                 let _ = mock_idp::http::error::ApiError::from(e).into_response();
             }
         }
@@ -226,7 +231,7 @@ pub fn oauth_form(data: &[u8]) {
     let issuer = if op & 0x40 != 0 { &fx.closed } else { &fx.open };
     let basic = basic.as_ref();
     let _ = match op % 8 {
-        0..=2 => issuer.token(BASE, basic, &form).map(drop),
+        0..=2 => issuer.token(&ctx(), basic, &form).map(drop),
         3 => issuer.authorize(BASE, &form).map(drop),
         4 => issuer.login_submit(BASE, &form).map(drop),
         5 => issuer.introspect(basic, &form).map(drop),

@@ -45,14 +45,12 @@ pub fn relative_route(route: &str) -> &str {
 }
 
 /// Whether a path (relative to a mount) is the server's own rather than an
-/// issuer endpoint: the workbench page or JSON index at `<mount>/`, `_admin`
+/// issuer endpoint: the workbench page or JSON index at `<mount>/` (the
+/// mount itself, Keycloak's realm document, is the issuer's), `_admin`
 /// and anything else whose first segment starts with `_` (the workbench's
 /// `/_workbench` assets; no issuer name can).
 fn server_own(relative: &str) -> bool {
-    relative.is_empty()
-        || relative == "/"
-        || admin::is_admin(relative)
-        || paths::first_segment(relative).starts_with('_')
+    relative == "/" || admin::is_admin(relative) || paths::first_segment(relative).starts_with('_')
 }
 
 /// The target of a request, or `None` for `_admin` calls, the workbench's

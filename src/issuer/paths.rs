@@ -1,7 +1,10 @@
 //! Endpoint paths, typed once and used by both the router and the
 //! discovery document. Issuer paths are relative to the issuer's mount
 //! (`""` for the root issuer, `/{name}` for a named one); server paths
-//! exist at the root only.
+//! exist at the root only. Each profile's own paths are in
+//! [`crate::profiles`] ([`crate::profiles::Shape::paths`]).
+
+use crate::profiles::Profile;
 
 /// Token endpoint (mint and OAuth grants).
 pub const TOKEN: &str = "/token";
@@ -29,6 +32,9 @@ pub const REVOKE: &str = "/revoke";
 pub const LOGOUT: &str = "/logout";
 /// OIDC RP-initiated logout, navikt's name (named issuers' `end_session_endpoint`).
 pub const ENDSESSION: &str = "/endsession";
+
+/// Where Keycloak issuers are mounted: `/realms/{name}`.
+pub const REALMS: &str = "/realms";
 
 /// Test controls (`<mount>/_admin/...`): personas, clients, clock, faults,
 /// the request ledger, reset and keys. Requests to them are never faulted nor
@@ -137,12 +143,36 @@ pub const ENDPOINT_PATHS: &[(&str, Endpoint)] = &[
     (AUTHORIZE_LOGIN, Endpoint::Authorize),
 ];
 
-/// The endpoint kind of `relative` (a route path relative to the mount).
+impl Endpoint {
+    /// The fault target of a profile's own endpoint (every JWKS-like path,
+    /// Google's X.509 map included, is `jwks`); `None` for those faults do
+    /// not target.
+    pub fn of_profile(kind: crate::profiles::Endpoint) -> Option<Endpoint> {
+        use crate::profiles::Endpoint as P;
+        match kind {
+            P::Token => Some(Endpoint::Token),
+            P::Jwks | P::JwksAlias | P::X509Certs => Some(Endpoint::Jwks),
+            P::Discovery => Some(Endpoint::Discovery),
+            P::Authorize => Some(Endpoint::Authorize),
+            P::Userinfo => Some(Endpoint::Userinfo),
+            P::Introspect => Some(Endpoint::Introspect),
+            P::Revoke | P::Logout | P::RealmInfo => None,
+        }
+    }
+}
+
+/// The endpoint kind of `relative` (a route path relative to the mount):
+/// the generic paths of [`ENDPOINT_PATHS`], then every profile's own paths
+/// ([`crate::profiles::Shape::paths`]).
 pub fn endpoint_of(relative: &str) -> Option<Endpoint> {
-    ENDPOINT_PATHS
+    if let Some((_, endpoint)) = ENDPOINT_PATHS.iter().find(|(path, _)| *path == relative) {
+        return Some(*endpoint);
+    }
+    Profile::ALL
         .iter()
-        .find(|(path, _)| *path == relative)
-        .map(|(_, endpoint)| *endpoint)
+        .flat_map(|p| p.shape().paths())
+        .find(|(_, path)| *path == relative)
+        .and_then(|(kind, _)| Endpoint::of_profile(*kind))
 }
 
 /// Every path each issuer serves under its mount.
@@ -223,10 +253,17 @@ pub fn first_segment(path: &str) -> &str {
 /// Whether `name` equals (ignoring ASCII case) the first segment of a root
 /// endpoint, so an issuer of that name would shadow it.
 pub fn is_reserved(name: &str) -> bool {
+    let profile_paths = Profile::ALL
+        .iter()
+        .flat_map(|p| p.shape().paths())
+        .map(|(_, path)| *path);
     ISSUER_PATHS
         .iter()
         .chain(server::ALL)
-        .map(|p| first_segment(p))
+        .copied()
+        .chain(profile_paths)
+        .map(first_segment)
+        .filter(|seg| !seg.is_empty())
         .chain(PLANNED_ROOT_SEGMENTS.iter().copied())
         .any(|seg| seg.eq_ignore_ascii_case(name))
 }
@@ -257,6 +294,15 @@ mod tests {
             "ext-authz",
             "_admin",
             ".well-known",
+            // First segments of profile paths (the root issuer may have any profile).
+            "oauth",
+            "oidc",
+            "v2",
+            "v1",
+            "protocol",
+            "oauth2",
+            "discovery",
+            "v2.0",
         ] {
             assert!(is_reserved(name), "{name} should be reserved");
         }
@@ -280,6 +326,17 @@ mod tests {
             assert_eq!(endpoint_of(jwks), Some(Endpoint::Jwks), "{jwks}");
         }
         assert_eq!(endpoint_of(REVOKE), None);
+        // Profiles' own paths: Keycloak's certs, Google's two key sets, Entra's token.
+        for (path, kind) in [
+            ("/protocol/openid-connect/certs", Endpoint::Jwks),
+            ("/oauth2/v3/certs", Endpoint::Jwks),
+            ("/oauth2/v1/certs", Endpoint::Jwks),
+            ("/oauth2/v2.0/token", Endpoint::Token),
+            ("/protocol/openid-connect/userinfo", Endpoint::Userinfo),
+        ] {
+            assert_eq!(endpoint_of(path), Some(kind), "{path}");
+        }
+        assert_eq!(endpoint_of(""), None, "Keycloak's realm document");
         assert!(admin::is_admin(admin::USERS) && admin::is_admin("/_admin"));
         assert!(!admin::is_admin("/_administrator") && !admin::is_admin(TOKEN));
         assert!(is_reserved(first_segment(admin::PREFIX)));

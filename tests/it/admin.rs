@@ -8,8 +8,9 @@
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
-use mock_idp::config::Config;
+use mock_idp::config::{Config, NamedIssuer};
 use mock_idp::issuer::Secret;
+use mock_idp::profiles::Profile;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -737,6 +738,90 @@ async fn each_endpoint_fault_hits_its_endpoint_only_and_faults_stack() {
         .await;
         assert_eq!(r.status, 200, "{mount}: cleared");
     }
+}
+
+#[tokio::test]
+async fn faults_and_the_ledger_cover_the_profiles_own_paths() {
+    let issuer = |profile| NamedIssuer {
+        profile: Some(profile),
+        ..NamedIssuer::default()
+    };
+    let app = spawn_app(Config {
+        issuers: [
+            ("kc".to_string(), issuer(Profile::Keycloak)),
+            ("goog".to_string(), issuer(Profile::Google)),
+        ]
+        .into_iter()
+        .collect(),
+        ..test_config()
+    })
+    .await;
+    // Keycloak, at /realms/kc: its certs path is a JWKS path like the generic ones.
+    let certs = "/realms/kc/protocol/openid-connect/certs";
+    let r = put(
+        &app,
+        "/realms/kc/_admin/faults",
+        json!({"endpoint": "jwks", "status": 500, "count": 2}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for path in [certs, "/realms/kc/jwks"] {
+        let e = fetch_jwks(&app, path).await.unwrap_err();
+        assert!(e.contains("500"), "{path}: {e}");
+    }
+    assert!(
+        fetch_jwks(&app, certs).await.is_ok(),
+        "count 2: then healthy"
+    );
+    put(
+        &app,
+        "/realms/kc/_admin/faults",
+        json!({"endpoint": "token", "status": 503}),
+    )
+    .await;
+    let r = send(
+        &app,
+        Method::POST,
+        "/realms/kc/protocol/openid-connect/token",
+        Some("{}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (503, Some("temporarily_unavailable")),
+        "{}",
+        r.text
+    );
+    let ledger = get(&app, &format!("/realms/kc/_admin/requests?path={certs}"))
+        .await
+        .body;
+    let statuses: Vec<_> = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 500], "newest first: {ledger}");
+    // Google: both key sets (JWKS v3 and the X.509 map v1) are `jwks`.
+    put(
+        &app,
+        "/goog/_admin/faults",
+        json!({"endpoint": "jwks", "status": 502, "body": "empty"}),
+    )
+    .await;
+    for path in [
+        "/goog/oauth2/v3/certs",
+        "/goog/oauth2/v1/certs",
+        "/goog/.well-known/jwks.json",
+    ] {
+        let r = get(&app, path).await;
+        assert_eq!((r.status, r.text.as_str()), (502, ""), "{path}");
+    }
+    assert!(
+        fetch_jwks(&app, "/realms/kc/jwks").await.is_ok(),
+        "another issuer untouched"
+    );
 }
 
 #[tokio::test]

@@ -15,6 +15,8 @@
 //!   federation of named issuers across three real replicas.
 //! - `marker`: `X-Mock-Idp` on every response, `mock_idp` in discovery.
 //! - `toolkit`: algorithms, token variants, `typ`, the key rotation drill.
+//! - `profiles`: each provider profile's paths and mount, tokens verified
+//!   against the JWKS at the profile's path, Google's X.509 certificates.
 //! - `testing_helper`: `mock_idp::testing::MockIdp` as its docs say.
 //! - `workbench`: the page and JSON index at `/` and `<mount>/`, its CSP and
 //!   assets, `_admin/users`, the built-in `workbench` client over HTTP.
@@ -45,6 +47,7 @@ mod oauth_endpoints;
 mod oauth_federation;
 mod oauth_grants;
 mod offline;
+mod profiles;
 mod testing_helper;
 mod token;
 mod toolkit;

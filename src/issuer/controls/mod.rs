@@ -420,7 +420,7 @@ mod tests {
     use super::*;
     use crate::claims::MintRequest;
     use crate::issuer::testing;
-    use crate::issuer::{BasicCredentials, ErrorCode, Form};
+    use crate::issuer::{BasicCredentials, ErrorCode, Form, RequestCtx};
 
     const PERSONAS: &str = "alice: {sub: user_alice, password: wonderland}";
 
@@ -441,7 +441,7 @@ mod tests {
         let issuer = testing::issuer(PERSONAS, vec![]);
         let password = |user: &str, pw: &str| {
             issuer.token(
-                "http://h",
+                &RequestCtx::new("http://h"),
                 None,
                 &form(&format!(
                     "grant_type=password&client_id=any&username={user}&password={pw}"
@@ -470,7 +470,7 @@ mod tests {
         assert!(!created, "replaced");
         let minted = issuer
             .mint(
-                "http://h",
+                &RequestCtx::new("http://h"),
                 &MintRequest {
                     user: Some("bob".into()),
                     ..MintRequest::default()
@@ -529,7 +529,7 @@ mod tests {
         let issuer = testing::issuer("", vec![]);
         let cc = |id: &str, secret: &str| {
             issuer.token(
-                "http://h",
+                &RequestCtx::new("http://h"),
                 Some(&BasicCredentials {
                     id: id.into(),
                     secret: secret.into(),
