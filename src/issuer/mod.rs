@@ -79,6 +79,9 @@ pub struct Settings {
     pub keys_dir: Option<PathBuf>,
     /// Bound of the spent-`jti` set (`REPLAY_CAPACITY`).
     pub replay_capacity: usize,
+    /// Entries of the request ledger (`/_admin/requests`): 1000, 100 for a
+    /// dynamic issuer (a server may have up to a thousand of those).
+    pub ledger_capacity: usize,
     /// Claim shape, paths and discovery (`PROFILE` / `profile`).
     pub profile: Profile,
     /// Default `azp` of Clerk session tokens (`AUTHORIZED_PARTY`).
@@ -246,6 +249,7 @@ impl Issuer {
             (None, DefaultIss::Fixed(iss)) => Some(iss),
             (None, DefaultIss::Mount { .. }) => None,
         };
+        let ledger_capacity = settings.ledger_capacity;
         Issuer {
             spent: spent::SpentJtis::with_capacity(settings.replay_capacity),
             settings,
@@ -256,7 +260,11 @@ impl Issuer {
             keys: KeyStore::empty(),
             key_ready: tokio::sync::OnceCell::new(),
             // The startup state `reset_controls` returns to.
-            controls: controls::Controls::new(Arc::clone(&users), Arc::clone(&clients)),
+            controls: controls::Controls::new(
+                Arc::clone(&users),
+                Arc::clone(&clients),
+                ledger_capacity,
+            ),
             users: RwLock::new(users),
             clients: RwLock::new(clients),
             clock: Clock::default(),
@@ -724,6 +732,7 @@ pub(crate) mod testing {
             kid: KidPolicy::default(),
             keys_dir: None,
             replay_capacity: 1000,
+            ledger_capacity: controls::ledger::CAPACITY,
             profile: Profile::default(),
             authorized_party: None,
             profile_options: ProfileOptions::default(),

@@ -61,11 +61,12 @@ pub struct Controls {
 }
 
 impl Controls {
-    /// Controls remembering `users` and `clients` as the startup state.
-    pub fn new(users: Arc<Users>, clients: Arc<Clients>) -> Self {
+    /// Controls remembering `users` and `clients` as the startup state,
+    /// with a ledger of `ledger_capacity` entries.
+    pub fn new(users: Arc<Users>, clients: Arc<Clients>, ledger_capacity: usize) -> Self {
         Controls {
             faults: Faults::default(),
-            ledger: Ledger::default(),
+            ledger: Ledger::with_capacity(ledger_capacity),
             startup_users: users,
             startup_clients: clients,
         }
