@@ -28,6 +28,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::CmdError;
+use crate::claims::json_type;
 use crate::cli::DecodeArgs;
 use crate::federation::fetch::{Fetcher, MAX_JWKS_BYTES};
 
@@ -669,18 +670,6 @@ fn list(items: &[String]) -> String {
         "none".into()
     } else {
         items.join(", ")
-    }
-}
-
-/// "an object", "an array", ... for messages.
-pub fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
