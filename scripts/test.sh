@@ -48,7 +48,10 @@ stage_playwright() { bash scripts/ci/playwright.sh; }
 stage_container() { bash scripts/ci/container.sh; }
 stage_bench() { bash scripts/ci/bench-smoke.sh; }
 stage_helpers() { bash scripts/ci/helpers.sh; }
+stage_hardening() { bash scripts/ci/hardening.sh; }
+# Part of `hardening`; still runnable on their own by name.
 stage_keyrace() { bash scripts/ci/keyrace.sh; }
+stage_fuzz() { bash scripts/ci/fuzz.sh; }
 stage_prodsafety() { bash scripts/ci/prodsafety.sh; }
 stage_smallhost() { bash scripts/ci/smallhost.sh; }
 stage_workbench() { bash scripts/ci/workbench.sh; }
@@ -60,7 +63,9 @@ stage_lifecycle() { bash scripts/ci/lifecycle.sh; }
 # mostly wait on browsers, package managers and servers. Lane B starts by
 # installing every Debian package and building the one static release binary
 # all its stages share (MOCK_IDP_BIN).
-LANE_A=(rust federation smallhost container bench keyrace msrv)
+# hardening reuses the rust stage's test build (its fuzz step) and runs
+# keyrace as one of its steps.
+LANE_A=(rust federation smallhost container bench hardening msrv)
 LANE_B=(pyjwt oidc playwright helpers workbench profiles lifecycle prodsafety)
 ALL_STAGES=("${LANE_A[@]}" "${LANE_B[@]}")
 
@@ -81,7 +86,7 @@ if [ "${1:-}" = "--list" ]; then
 fi
 for stage in "$@"; do
   if ! declare -F "stage_$stage" >/dev/null; then
-    echo "unknown stage: $stage; the stages are: ${ALL_STAGES[*]}" >&2
+    echo "unknown stage: $stage; the stages are: ${ALL_STAGES[*]} (and by name: keyrace fuzz)" >&2
     exit 2
   fi
 done

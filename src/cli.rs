@@ -315,4 +315,15 @@ pub struct Opts {
         value_name = "SECONDS"
     )]
     pub auto_renew_worker_interval: Option<u64>,
+    /// Bearer token every `<issuer>/_admin` call must present
+    /// (`Authorization: Bearer <token>`); token minting stays open
+    /// [default: unset, the test controls are open].
+    #[arg(
+        long,
+        env = "ADMIN_TOKEN",
+        global = true,
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<crate::issuer::Secret>,
 }

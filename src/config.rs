@@ -37,6 +37,21 @@ pub const DEFAULT_IDLE_TIMEOUT_SEC: u64 = 60;
 pub const DEFAULT_SHUTDOWN_GRACE_SEC: u64 = 10;
 /// Default `MAX_CONNECTIONS`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// The largest number of seconds any duration setting takes (100 years, as
+/// `expires_in`): beyond it a deadline or a sum of durations could overflow
+/// (`Instant + Duration` panics), and no test stack waits that long.
+pub const MAX_SECONDS: u64 = crate::claims::MAX_EXPIRES_IN.unsigned_abs();
+
+/// `value` of the setting `name` (in `unit`s of `per_second` each) is at most [`MAX_SECONDS`].
+fn check_max(value: u64, per_second: u64, name: &str, unit: &str) -> Result<(), ConfigError> {
+    let max = MAX_SECONDS.saturating_mul(per_second);
+    if value > max {
+        return err(format!(
+            "{name}: {value} is too large; use at most {max} {unit} (100 years)"
+        ));
+    }
+    Ok(())
+}
 
 /// The resolved configuration of a running mock-idp.
 #[derive(Debug, Clone)]
@@ -113,6 +128,9 @@ pub struct Config {
     pub auto_renew_threshold: u64,
     /// Lifecycle renewal worker interval in seconds (`AUTO_RENEW_WORKER_INTERVAL`).
     pub auto_renew_interval: u64,
+    /// Bearer token the test controls (`_admin`) require (`ADMIN_TOKEN`);
+    /// `None` = open. Its `Debug` is `<hidden>`.
+    pub admin_token: Option<Secret>,
 }
 
 /// A named issuer from the config file, resolved: every setting it gives
@@ -233,6 +251,7 @@ impl Default for Config {
             hs256_secret: None,
             auto_renew_threshold: crate::issuer::lifecycle::DEFAULT_THRESHOLD_SEC,
             auto_renew_interval: crate::issuer::lifecycle::DEFAULT_INTERVAL_SEC,
+            admin_token: None,
         }
     }
 }
@@ -413,6 +432,8 @@ pub struct FileConfig {
     pub auto_renew_threshold_seconds: Option<u64>,
     /// See [`Config::auto_renew_interval`].
     pub auto_renew_worker_interval: Option<u64>,
+    /// See [`Config::admin_token`].
+    pub admin_token: Option<Secret>,
     /// Where the file is (relative paths in it are resolved against its directory).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -438,11 +459,25 @@ pub fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
     if text.trim().is_empty() {
         return Ok(FileConfig::default());
     }
-    let mut file = serde_norway::from_str::<Option<FileConfig>>(&text)
-        .map(Option::unwrap_or_default)
-        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
+    let mut file = parse_named(&text, &format!("config file {}", path.display()))?;
     file.path = Some(path.to_path_buf());
     Ok(file)
+}
+
+/// Parses the text of a config file that is not read from disk (tests, the
+/// fuzz targets): like [`load_file`], but relative paths in it stay relative
+/// to the working directory and errors say "config file".
+pub fn parse_file(text: &str) -> Result<FileConfig, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    parse_named(text, "config file")
+}
+
+fn parse_named(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
+    serde_norway::from_str::<Option<FileConfig>>(text)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| ConfigError(format!("{name}: {e}")))
 }
 
 impl FileConfig {
@@ -521,6 +556,12 @@ impl Config {
                 "--token-ttl / TOKEN_TTL: must be a positive number of seconds, got {token_ttl}"
             ));
         }
+        check_max(
+            token_ttl.unsigned_abs(),
+            1,
+            "--token-ttl / TOKEN_TTL",
+            "seconds",
+        )?;
         let audience = match &opts.audience {
             Some(a) if a.is_empty() => None,
             Some(a) => Some(Audience::One(a.clone())),
@@ -570,6 +611,12 @@ impl Config {
         if refresh == 0 {
             return err("--peer-refresh-sec / PEER_REFRESH_SEC: must be at least 1 second");
         }
+        check_max(
+            refresh,
+            1,
+            "--peer-refresh-sec / PEER_REFRESH_SEC",
+            "seconds",
+        )?;
         let peer_refresh = Duration::from_secs(refresh);
         let peers_dns = match non_empty(opts.peers_dns.clone()) {
             Some(s) => Some(PeerDns::parse(&s, "--peers-dns / PEERS_DNS")?),
@@ -588,12 +635,26 @@ impl Config {
         if timeout_ms == 0 {
             return err("--peer-timeout-ms / PEER_TIMEOUT_MS: must be at least 1 millisecond");
         }
+        check_max(
+            timeout_ms,
+            1000,
+            "--peer-timeout-ms / PEER_TIMEOUT_MS",
+            "milliseconds",
+        )?;
         let peer_timeout = Duration::from_millis(timeout_ms);
         let peer_retention = match opts.peer_retention_sec.or(file.peer_retention_sec) {
             Some(0) => {
                 return err("--peer-retention-sec / PEER_RETENTION_SEC: must be at least 1 second");
             }
-            Some(secs) => Duration::from_secs(secs),
+            Some(secs) => {
+                check_max(
+                    secs,
+                    1,
+                    "--peer-retention-sec / PEER_RETENTION_SEC",
+                    "seconds",
+                )?;
+                Duration::from_secs(secs)
+            }
             None => default_retention(token_ttl, peer_refresh, peer_timeout),
         };
 
@@ -629,7 +690,7 @@ impl Config {
             .unwrap_or(default)
         {
             0 => err(format!("{name}: must be at least 1 second")),
-            s => Ok(Duration::from_secs(s)),
+            s => check_max(s, 1, name, "seconds").map(|()| Duration::from_secs(s)),
         };
         let header_timeout = seconds(
             opts.header_timeout_sec,
@@ -750,6 +811,12 @@ impl Config {
             hs256_secret,
             auto_renew_threshold,
             auto_renew_interval,
+            // An empty ADMIN_TOKEN= is "not set": it never turns off a file's token.
+            admin_token: opts
+                .admin_token
+                .clone()
+                .filter(|t| !t.0.is_empty())
+                .or(file.admin_token.filter(|t| !t.0.is_empty())),
         })
     }
 }
@@ -792,6 +859,14 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
             return err(format!(
                 "{place}.token_ttl: must be a positive number of seconds, got {ttl}"
             ));
+        }
+        if let Some(ttl) = spec.token_ttl {
+            check_max(
+                ttl.unsigned_abs(),
+                1,
+                &format!("{place}.token_ttl"),
+                "seconds",
+            )?;
         }
         let mut users = spec.users.clone();
         if let Some(path) = &spec.users_file {
@@ -1109,6 +1184,63 @@ mod tests {
     }
 
     #[test]
+    fn durations_over_100_years_are_refused_not_overflowed() {
+        let max = MAX_SECONDS;
+        let cases = [
+            (opts(|o| o.token_ttl = Some(i64::MAX)), "TOKEN_TTL"),
+            (
+                opts(|o| o.peer_refresh_sec = Some(u64::MAX)),
+                "PEER_REFRESH_SEC",
+            ),
+            (
+                opts(|o| o.peer_timeout_ms = Some(u64::MAX)),
+                "PEER_TIMEOUT_MS",
+            ),
+            (
+                opts(|o| o.peer_retention_sec = Some(max + 1)),
+                "PEER_RETENTION_SEC",
+            ),
+            (
+                opts(|o| o.header_timeout_sec = Some(u64::MAX)),
+                "HEADER_TIMEOUT_SEC",
+            ),
+            (
+                opts(|o| o.idle_timeout_sec = Some(u64::MAX)),
+                "IDLE_TIMEOUT_SEC",
+            ),
+            (
+                opts(|o| o.shutdown_grace_sec = Some(max + 1)),
+                "SHUTDOWN_GRACE_SEC",
+            ),
+        ];
+        for (opts, name) in cases {
+            let e = Config::from_layers(&opts, FileConfig::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(name) && e.contains("100 years"), "{name}: {e}");
+        }
+        let e = Config::from_layers(
+            &Opts::default(),
+            file("issuers: {t: {token_ttl: 3155760001}}"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("issuers.t.token_ttl"), "{e}");
+        // The largest values are accepted, and their sum does not overflow.
+        let c = Config::from_layers(
+            &opts(|o| {
+                o.token_ttl = Some(crate::claims::MAX_EXPIRES_IN);
+                o.peer_refresh_sec = Some(max);
+                o.peer_timeout_ms = Some(max * 1000);
+                o.idle_timeout_sec = Some(max);
+            }),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(c.peer_retention, Duration::from_secs(3 * max));
+    }
+
+    #[test]
     fn unknown_keys_are_rejected_with_the_file_name() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mock-idp.yaml");
@@ -1129,6 +1261,44 @@ mod tests {
         assert!(
             e.contains("missing.yaml") && e.contains("CONFIG_FILE"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn admin_token_flag_over_file_empty_is_unset_and_debug_hides_it() {
+        let f = || file("admin_token: from-file-t0ken\n");
+        let c = Config::from_layers(&Opts::default(), f()).unwrap();
+        assert_eq!(
+            c.admin_token.as_ref().map(|t| t.0.as_str()),
+            Some("from-file-t0ken")
+        );
+        let flag = opts(|o| o.admin_token = Some(Secret("flag-t0ken".to_string())));
+        let c = Config::from_layers(&flag, f()).unwrap();
+        assert!(
+            c.admin_token
+                .as_ref()
+                .is_some_and(|t| t.matches("flag-t0ken"))
+        );
+        assert!(
+            !c.admin_token
+                .as_ref()
+                .is_some_and(|t| t.matches("flag-t0ke"))
+        );
+        for shown in [format!("{c:?}"), format!("{flag:?}"), format!("{:?}", f())] {
+            assert!(!shown.contains("t0ken"), "{shown}");
+            assert!(shown.contains("admin_token: Some(<hidden>)"), "{shown}");
+        }
+        let empty = opts(|o| o.admin_token = Some(Secret(String::new())));
+        assert!(
+            Config::from_layers(&empty, FileConfig::default())
+                .unwrap()
+                .admin_token
+                .is_none()
+        );
+        let c = Config::from_layers(&empty, f()).unwrap();
+        assert!(
+            c.admin_token.is_some_and(|t| t.matches("from-file-t0ken")),
+            "file token kept"
         );
     }
 

@@ -30,6 +30,7 @@
 //! - [`keys`]: RSA key generation, persistence, JWK/JWKS and the key store.
 //! - [`jwt`]: compact JWS encoding with a cached signing key, and verification.
 //! - [`random`]: random identifiers from the OS CSPRNG.
+//! - [`utc`]: UTC calendar dates of UNIX times (RFC 3339, X.509 validity).
 //! - [`http`]: state, extractors, error mapping, `router(state)` and one
 //!   module per area of endpoints.
 //! - [`federation`]: multi-replica key sharing for every issuer: peer
@@ -60,28 +61,7 @@ pub mod random;
 pub mod server;
 #[cfg(feature = "testing")]
 pub mod testing;
-
-/// A UNIX time as `2024-01-31T12:00:00Z` (RFC 3339, proleptic Gregorian, UTC).
-pub fn rfc3339(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
+pub mod utc;
 
 /// Current UNIX time in seconds (the default clock for minting and verifying).
 pub fn unix_now() -> i64 {

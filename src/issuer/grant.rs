@@ -262,12 +262,7 @@ impl Issuer {
                 "code: was already used (codes are single-use)",
             ));
         }
-        if code.envelope.client_id != client.id {
-            return Err(OAuthError::invalid_grant(format!(
-                "code: was issued to another client, not {:?}",
-                client.id
-            )));
-        }
+        code.envelope.check_client(ArtifactKind::Code, &client.id)?;
         if let Some(expected) = &code.redirect_uri
             && form.get("redirect_uri") != Some(expected.as_str())
         {
@@ -326,12 +321,9 @@ impl Issuer {
             &self.keys().merged(),
             now,
         )?;
-        if refresh.envelope.client_id != client.id {
-            return Err(OAuthError::invalid_grant(format!(
-                "refresh_token: was issued to another client, not {:?}",
-                client.id
-            )));
-        }
+        refresh
+            .envelope
+            .check_client(ArtifactKind::Refresh, &client.id)?;
         let scope = match form.non_empty("scope") {
             None => refresh.scope.clone(),
             Some(asked) => {

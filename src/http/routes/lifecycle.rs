@@ -348,7 +348,7 @@ impl EventStream {
                 Woke::Heartbeat => {
                     return Some(event(
                         "heartbeat",
-                        &json!({"timestamp": crate::rfc3339(crate::unix_now())}),
+                        &json!({"timestamp": crate::utc::rfc3339(crate::unix_now())}),
                     ));
                 }
             }

@@ -166,8 +166,8 @@ impl From<&Latest> for LatestChild {
         LatestChild {
             child_jti: l.jti.clone(),
             child_token: l.token.clone(),
-            expires_at: crate::rfc3339(l.exp),
-            renewed_at: crate::rfc3339(l.iat),
+            expires_at: crate::utc::rfc3339(l.exp),
+            renewed_at: crate::utc::rfc3339(l.iat),
         }
     }
 }
@@ -405,7 +405,7 @@ impl Issuer {
         Ok(SingleToken {
             token: minted.token,
             token_id: minted.jti,
-            expires_at: crate::rfc3339(exp),
+            expires_at: crate::utc::rfc3339(exp),
         })
     }
 
@@ -582,7 +582,7 @@ impl Issuer {
         Ok(SingleToken {
             token: minted.token,
             token_id: minted.jti,
-            expires_at: crate::rfc3339(exp),
+            expires_at: crate::utc::rfc3339(exp),
         })
     }
 

@@ -97,7 +97,7 @@ fn single_tokens() {
     );
     assert_eq!(c["exp"].as_i64(), Some(T0 + 3600));
     assert_eq!(c["jti"].as_str(), Some(t.token_id.as_str()));
-    assert_eq!(t.expires_at, crate::rfc3339(T0 + 3600));
+    assert_eq!(t.expires_at, crate::utc::rfc3339(T0 + 3600));
 
     let lifetime = |r: TokenRequest| {
         let t = issuer.lifecycle_token(&rc(), &r).unwrap();
