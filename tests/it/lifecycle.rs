@@ -569,7 +569,7 @@ async fn the_stream_pushes_renewals_then_says_revoked_and_ends() {
         assert_eq!(data["child_jti"], claims["jti"]);
         assert_eq!(
             data["expires_at"],
-            mock_idp::rfc3339(claims["exp"].as_i64().unwrap())
+            mock_idp::utc::rfc3339(claims["exp"].as_i64().unwrap())
         );
         children.push((claims, crate::support::unix_now()));
     }
