@@ -420,33 +420,15 @@ async fn revoking_a_parent_is_seen_everywhere_at_once() {
             "introspection: {}",
             peek(t)["jti"]
         );
-        let res = call(
-            &app,
-            "POST",
-            "/jas/authorize",
-            &[("authorization", &format!("Bearer {t}"))],
-            None,
-        )
-        .await;
-        assert_eq!(res.status, 403, "{}", res.text);
-        let res = call(
-            &app,
-            "GET",
-            "/jas/ext-authz/x",
-            &[("authorization", &format!("Bearer {t}"))],
-            None,
-        )
-        .await;
-        assert_eq!(res.status, 401);
-        let res = call(
-            &app,
-            "GET",
-            "/jas/userinfo",
-            &[("authorization", &format!("Bearer {t}"))],
-            None,
-        )
-        .await;
-        assert_eq!(res.status, 401);
+        let bearer = format!("Bearer {t}");
+        for (method, path, status) in [
+            ("POST", "/jas/authorize", 403),
+            ("GET", "/jas/ext-authz/x", 401),
+            ("GET", "/jas/userinfo", 401),
+        ] {
+            let res = call(&app, method, path, &[("authorization", &bearer)], None).await;
+            assert_eq!(res.status, status, "{path}: {}", res.text);
+        }
     }
     let res = call(
         &app,

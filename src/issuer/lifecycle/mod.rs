@@ -236,6 +236,17 @@ struct Minted {
     jti: String,
 }
 
+impl Minted {
+    /// The `/tokens` and `/renew` body of this token, which expires at `exp`.
+    fn single(self, exp: i64) -> SingleToken {
+        SingleToken {
+            token: self.token,
+            token_id: self.jti,
+            expires_at: crate::utc::rfc3339(exp),
+        }
+    }
+}
+
 fn not_lifecycle(issuer: &Issuer) -> LifecycleError {
     LifecycleError::not_found("Not found").with_message(format!(
         "issuer {:?} has profile {}; the token lifecycle API is on issuers of profile \
@@ -402,11 +413,7 @@ impl Issuer {
             },
             now,
         )?;
-        Ok(SingleToken {
-            token: minted.token,
-            token_id: minted.jti,
-            expires_at: crate::utc::rfc3339(exp),
-        })
+        Ok(minted.single(exp))
     }
 
     /// `POST /token-pairs`: a parent (30 days by default) with auto-renewal
@@ -579,11 +586,7 @@ impl Issuer {
             },
             now,
         )?;
-        Ok(SingleToken {
-            token: minted.token,
-            token_id: minted.jti,
-            expires_at: crate::utc::rfc3339(exp),
-        })
+        Ok(minted.single(exp))
     }
 
     /// `GET /tokens/latest?parent_jti=`: the current auto-renewed child.
