@@ -16,6 +16,7 @@ use mock_idp::keys::Alg;
 use serde_json::{Value, json};
 
 use crate::support::jwt::{Claims, header, peek};
+use crate::support::oauth::{open_config, token};
 use crate::support::poll::eventually;
 use crate::support::{Idp, TestApp, spawn_app, test_config};
 
@@ -515,6 +516,75 @@ async fn key_rotation_drill_with_a_caching_resource_server() {
     .await;
     let (status, err) = post(&app, "/_admin/keys/rotate", json!({"grace": 1})).await;
     assert_eq!(status, 400, "{err}");
+}
+
+/// A rotation keeps the retired key published while codes and refresh
+/// tokens it signed live, not only its access tokens: a refresh token from
+/// before the rotation still works once the old access tokens expired.
+#[tokio::test]
+async fn a_rotation_keeps_refresh_tokens_alive() {
+    let app = spawn_app(Config {
+        token_ttl: 1,
+        ..open_config()
+    })
+    .await;
+    let fields = [
+        ("grant_type", "password"),
+        ("client_id", "any"),
+        ("username", "alice"),
+        ("scope", "openid"),
+    ];
+    let first = token(&app, None, &fields).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let old = crate::support::jwt::kid(&first.str("access_token"));
+    let (status, _) = post(&app, "/_admin/keys/rotate", json!({})).await;
+    assert_eq!(status, 200);
+    // A minute on, past the access and ID tokens' expiry (1 s): the refresh
+    // token (one day) keeps the old key in the JWKS and redeemable.
+    let res = app
+        .client
+        .put(app.url("/_admin/clock"))
+        .json(&json!({"offset_sec": 60}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let jwks: JwkSet = app.get_as("/.well-known/jwks.json").await;
+    assert!(jwks.find(&old).is_some(), "the retired key left too early");
+    let refreshed = token(
+        &app,
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "any"),
+            ("refresh_token", &first.str("refresh_token")),
+        ],
+    )
+    .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_ne!(
+        crate::support::jwt::kid(&refreshed.str("access_token")),
+        old
+    );
+}
+
+/// `hs256_key_confusion` needs a published key: with `alg: HS256` it is a
+/// 400 naming the variant, not a server error.
+#[tokio::test]
+async fn key_confusion_with_hs256_is_a_clear_400() {
+    let app = spawn_app(config()).await;
+    let (status, err) = post(
+        &app,
+        "/token",
+        json!({"alg": "HS256", "variant": "hs256_key_confusion"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"], "invalid_request");
+    let why = err["error_description"].as_str().unwrap();
+    assert!(why.starts_with("variant: hs256_key_confusion"), "{why}");
+    let (status, err) = post(&app, "/token", json!({"alg": "HS256"})).await;
+    assert_eq!(status, 200, "{err}");
 }
 
 fn verify_with_cache(cache: &JwkSet, token: &str) -> bool {
