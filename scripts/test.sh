@@ -25,11 +25,12 @@ stage_helpers() { bash scripts/ci/helpers.sh; }
 stage_keyrace() { bash scripts/ci/keyrace.sh; }
 stage_prodsafety() { bash scripts/ci/prodsafety.sh; }
 stage_smallhost() { bash scripts/ci/smallhost.sh; }
+stage_toolkit() { bash scripts/ci/toolkit.sh; }
 # Not in ALL_STAGES until mock-idp implements issues 12 and 13 (run them by name).
 stage_profiles() { bash scripts/ci/profiles.sh; }
 stage_lifecycle() { bash scripts/ci/lifecycle.sh; }
 
-ALL_STAGES=(rust federation pyjwt oidc playwright helpers container bench keyrace prodsafety smallhost)
+ALL_STAGES=(rust federation pyjwt oidc playwright helpers container bench keyrace prodsafety smallhost toolkit)
 STAGES=("${@:-${ALL_STAGES[@]}}")
 for stage in "${STAGES[@]}"; do
   if ! declare -F "stage_$stage" >/dev/null; then

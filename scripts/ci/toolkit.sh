@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# CI stage: the test-author toolkit's token side (issue 11) against the
+# release binary, with independent verifier libraries from other ecosystems,
+# each against the JWKS the server serves:
+#   - Python: PyJWT (+ cryptography, PyJWKClient) and Authlib's joserfc
+#   - Node:   panva's jose, auth0's jsonwebtoken + jwks-rsa
+# Checks: every algorithm on the root and a named issuer (JWK shapes, keys
+# published only once used, HS256 never published), the 12 token variants
+# (each refused for its reason by each library, the control accepted), typ
+# at+jwt, and the key rotation drill against caching JWKS clients (jose
+# createRemoteJWKSet, jwks-rsa, PyJWKClient). See docs/testing-toolkit.md.
+#
+#   scripts/ci/toolkit.sh                 # MOCK_IDP_BIN=/path/to/mock-idp to skip the build
+#
+# One PASS/FAIL line per check, then "toolkit: N passed, N failed".
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+DIR="$REPO_ROOT/tests/e2e/toolkit"
+
+command -v node >/dev/null && command -v npm >/dev/null || die "node and npm (>= 20) are needed"
+[ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] || die "node >= 20 is needed, found $(node --version)"
+
+log "npm ci (tests/e2e/toolkit)"
+(cd "$DIR" && timeout 600 npm ci --no-audit --no-fund --loglevel=error)
+log "pip install (tests/e2e/toolkit/requirements.txt)"
+pip_install -r "$DIR/requirements.txt"
+PY="$(ci_python)"
+
+BIN="$(release_binary)"
+[ -x "$BIN" ] || die "mock-idp binary not found at $BIN"
+
+WORK="$(mktemp -d -t mock-idp-toolkit.XXXXXX)"
+IDP_PID=""
+stop_idp() {
+  if [ -n "$IDP_PID" ] && kill -0 "$IDP_PID" 2>/dev/null; then
+    kill -TERM "$IDP_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$IDP_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$IDP_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap stop_idp EXIT
+
+# Fresh HS256 secrets each run, handed to the verifiers by environment only
+# (never printed). Issuers: `partner` signs ES256 by default and has its own
+# HS256 secret; `ves` is a one-key (ES256) issuer for the no_kid variant.
+ROOT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+PARTNER_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+umask 077
+cat >"$WORK/config.yaml" <<EOF
+audience: api
+issuers:
+  partner:
+    alg: ES256
+    hs256_secret: $PARTNER_SECRET
+  ves:
+    alg: ES256
+EOF
+
+PORT="$(free_port)"
+URL="http://127.0.0.1:$PORT"
+ROOT_ISS="https://issuer.toolkit.test"
+log "start mock-idp on $URL"
+# Flags, not env, so a stray ISSUER/PORT in the environment cannot win; the
+# env -u drops the variables a flag does not cover.
+env -u USERS_FILE -u PEERS -u PEERS_DNS -u PUBLIC_URL -u AUDIENCE -u ALG -u KID -u INSTANCE_ID \
+  -u PERSIST_KEYS_DIR -u DYNAMIC_ISSUERS -u ADMIN_TOKEN -u TOKEN_TTL -u NODE_ENV -u APP_ENV \
+  HS256_SECRET="$ROOT_SECRET" \
+  "$BIN" serve --host 127.0.0.1 --port "$PORT" --issuer "$ROOT_ISS" --config "$WORK/config.yaml" \
+  >"$WORK/mock-idp.log" 2>&1 &
+IDP_PID=$!
+if ! (wait_http "$URL/health" 20); then cat "$WORK/mock-idp.log" >&2; exit 1; fi
+
+export MOCK_IDP_URL="$URL" TOOLKIT_ROOT_ISS="$ROOT_ISS" \
+  TOOLKIT_ROOT_SECRET="$ROOT_SECRET" TOOLKIT_PARTNER_SECRET="$PARTNER_SECRET" \
+  PYTHONDONTWRITEBYTECODE=1
+
+# The rotation drills take ~40 s of wall time (a 30 s grace / cooldown), on
+# their own dynamic issuers: they run in the background while the verifiers
+# run (verify_py.py first: it checks keys appear only once used).
+log "rotation drills (background): jose createRemoteJWKSet, jwks-rsa, PyJWKClient"
+(cd "$DIR" && timeout 150 node drill.mjs >"$WORK/drill-node.out" 2>&1; echo $? >"$WORK/drill-node.rc") &
+DRILL_NODE=$!
+(cd "$DIR" && timeout 150 "$PY" drill_py.py >"$WORK/drill-py.out" 2>&1; echo $? >"$WORK/drill-py.rc") &
+DRILL_PY=$!
+
+status=0
+log "algorithms, variants, at+jwt: PyJWT and joserfc"
+(cd "$DIR" && timeout 120 "$PY" verify_py.py) | tee "$WORK/verify-py.out" || status=1
+log "algorithms, variants, at+jwt: jose and jsonwebtoken + jwks-rsa"
+(cd "$DIR" && timeout 120 node verify.mjs) | tee "$WORK/verify-node.out" || status=1
+
+wait "$DRILL_NODE" "$DRILL_PY" || true
+for d in node py; do
+  log "rotation drill ($d)"
+  cat "$WORK/drill-$d.out"
+  [ "$(cat "$WORK/drill-$d.rc" 2>/dev/null)" = 0 ] || status=1
+done
+
+passed="$(cat "$WORK"/*.out | grep -c '^PASS ' || true)"
+failed="$(cat "$WORK"/*.out | grep -c '^FAIL ' || true)"
+if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
+  log "failed checks"
+  grep -h '^FAIL ' "$WORK"/*.out >&2 || true
+  log "mock-idp log (tail)"
+  tail -n 30 "$WORK/mock-idp.log" >&2
+  status=1
+fi
+[ "$passed" -gt 0 ] || status=1
+echo "toolkit: $passed passed, $failed failed"
+exit "$status"
