@@ -4,6 +4,7 @@
 # each against the JWKS the server serves:
 #   - Python: PyJWT (+ cryptography, PyJWKClient) and Authlib's joserfc
 #   - Node:   panva's jose, auth0's jsonwebtoken + jwks-rsa
+#   - Go:     golang-jwt v4 (Debian's golang-github-golang-jwt-jwt-dev, GOPATH mode)
 # Checks: every algorithm on the root and a named issuer (JWK shapes, keys
 # published only once used, HS256 never published), the 12 token variants
 # (each refused for its reason by each library, the control accepted), typ
@@ -12,7 +13,8 @@
 #
 #   scripts/ci/toolkit.sh                 # MOCK_IDP_BIN=/path/to/mock-idp to skip the build
 #
-# One PASS/FAIL line per check, then "toolkit: N passed, N failed".
+# One PASS/FAIL line per check (XFAIL: a reported server bug still there,
+# see KNOWN_BUGS in tests/e2e/toolkit/tk.py), then "toolkit: N passed, N failed".
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 DIR="$REPO_ROOT/tests/e2e/toolkit"
@@ -20,6 +22,7 @@ DIR="$REPO_ROOT/tests/e2e/toolkit"
 command -v node >/dev/null && command -v npm >/dev/null || die "node and npm (>= 20) are needed"
 [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] || die "node >= 20 is needed, found $(node --version)"
 
+apt_install curl ca-certificates golang-go golang-github-golang-jwt-jwt-dev
 log "npm ci (tests/e2e/toolkit)"
 (cd "$DIR" && timeout 600 npm ci --no-audit --no-fund --loglevel=error)
 log "pip install (tests/e2e/toolkit/requirements.txt)"
@@ -43,7 +46,8 @@ trap stop_idp EXIT
 
 # Fresh HS256 secrets each run, handed to the verifiers by environment only
 # (never printed). Issuers: `partner` signs ES256 by default and has its own
-# HS256 secret; `ves` is a one-key (ES256) issuer for the no_kid variant.
+# HS256 secret; `ves` is a one-key (ES256) issuer for the no_kid variant;
+# `short` (2 s tokens) is for the refresh-token-across-rotation drill.
 ROOT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
 PARTNER_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
 umask 077
@@ -55,6 +59,8 @@ issuers:
     hs256_secret: $PARTNER_SECRET
   ves:
     alg: ES256
+  short:
+    token_ttl: 2
 EOF
 
 PORT="$(free_port)"
@@ -69,7 +75,12 @@ env -u USERS_FILE -u PEERS -u PEERS_DNS -u PUBLIC_URL -u AUDIENCE -u ALG -u KID 
   "$BIN" serve --host 127.0.0.1 --port "$PORT" --issuer "$ROOT_ISS" --config "$WORK/config.yaml" \
   >"$WORK/mock-idp.log" 2>&1 &
 IDP_PID=$!
-if ! (wait_http "$URL/health" 20); then cat "$WORK/mock-idp.log" >&2; exit 1; fi
+for _ in $(seq 200); do
+  curl -fsS -o /dev/null "$URL/health" 2>/dev/null && break
+  kill -0 "$IDP_PID" 2>/dev/null || break
+  sleep 0.1
+done
+curl -fsS -o /dev/null "$URL/health" 2>/dev/null || { cat "$WORK/mock-idp.log" >&2; die "mock-idp did not start"; }
 
 export MOCK_IDP_URL="$URL" TOOLKIT_ROOT_ISS="$ROOT_ISS" \
   TOOLKIT_ROOT_SECRET="$ROOT_SECRET" TOOLKIT_PARTNER_SECRET="$PARTNER_SECRET" \
@@ -89,6 +100,9 @@ log "algorithms, variants, at+jwt: PyJWT and joserfc"
 (cd "$DIR" && timeout 120 "$PY" verify_py.py) | tee "$WORK/verify-py.out" || status=1
 log "algorithms, variants, at+jwt: jose and jsonwebtoken + jwks-rsa"
 (cd "$DIR" && timeout 120 node verify.mjs) | tee "$WORK/verify-node.out" || status=1
+log "algorithms, variants: golang-jwt"
+(cd "$DIR" && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS='' timeout 180 go run verify_go.go) |
+  tee "$WORK/verify-go.out" || status=1
 
 wait "$DRILL_NODE" "$DRILL_PY" || true
 for d in node py; do
@@ -107,5 +121,7 @@ if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
   status=1
 fi
 [ "$passed" -gt 0 ] || status=1
+xfail="$(cat "$WORK"/*.out | grep -c '^XFAIL ' || true)"
+[ "$xfail" -eq 0 ] || echo "known server bugs still present (XFAIL, see KNOWN_BUGS in tests/e2e/toolkit/tk.py): $xfail"
 echo "toolkit: $passed passed, $failed failed"
 exit "$status"

@@ -296,6 +296,19 @@ def variants(issuer, alg, one_key):
             R.check(f"{name} hs256_key_confusion: joserfc with default algorithms refuses", unpinned != "ok", unpinned)
 
 
+def variant_misuse():
+    """Variants that cannot apply are refused with a 400 naming the field."""
+    status, body = http("POST", "/token", {"variant": "expird"})
+    R.check("an unknown variant -> 400 invalid_request naming variant and the value",
+            status == 400 and body.get("error") == "invalid_request" and "variant" in body.get("error_description", "")
+            and "expird" in body.get("error_description", ""), f"{status} {body}")
+    status, body = http("POST", "/token", {"alg": "HS256", "variant": "hs256_key_confusion"})
+    R.known_bug("hs256-confusion-500",
+                "hs256_key_confusion with alg HS256 (no published key to confuse) -> 400 invalid_request",
+                fixed=status == 400 and body.get("error") == "invalid_request",
+                buggy=status == 500 and body.get("error") == "server_error", detail=f"{status} {body}")
+
+
 # --- (4) typ at+jwt -------------------------------------------------------
 
 
@@ -322,6 +335,7 @@ def main():
     variants("vrs", "RS256", one_key=True)
     variants("ves", "ES256", one_key=True)
     variants("", "RS256", one_key=False)
+    variant_misuse()
     # (4)
     at_jwt("", "RS256")
     at_jwt("partner", "ES256")
