@@ -302,6 +302,14 @@ def variant_misuse():
     R.check("an unknown variant -> 400 invalid_request naming variant and the value",
             status == 400 and body.get("error") == "invalid_request" and "variant" in body.get("error_description", "")
             and "expird" in body.get("error_description", ""), f"{status} {body}")
+    status, body = http("POST", "/ves/token", {"alg": "HS256"})
+    R.check("HS256 on an issuer without a secret -> 400 invalid_request naming HS256_SECRET",
+            status == 400 and "HS256_SECRET" in body.get("error_description", ""), f"{status} {body}")
+    for bad in ("none", "rs256", "HS512"):
+        status, body = http("POST", "/token", {"alg": bad})
+        R.check(f"alg {bad!r} -> 400 invalid_request listing the supported algorithms",
+                status == 400 and body.get("error_description", "").startswith("alg: ") and "EdDSA" in body.get("error_description", ""),
+                f"{status} {body}")
     status, body = http("POST", "/token", {"alg": "HS256", "variant": "hs256_key_confusion"})
     R.known_bug("hs256-confusion-500",
                 "hs256_key_confusion with alg HS256 (no published key to confuse) -> 400 invalid_request",
