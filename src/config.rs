@@ -605,12 +605,14 @@ impl Config {
             return err("--alg / ALG: HS256 needs a secret; set --hs256-secret / HS256_SECRET");
         }
 
+        let host = opts
+            .host
+            .clone()
+            .or(file.host)
+            .unwrap_or_else(|| DEFAULT_HOST.into());
+        check_host(&host)?;
         Ok(Config {
-            host: opts
-                .host
-                .clone()
-                .or(file.host)
-                .unwrap_or_else(|| DEFAULT_HOST.into()),
+            host,
             port: opts.port.or(file.port).unwrap_or(DEFAULT_PORT),
             issuer,
             audience,
@@ -698,6 +700,27 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
         );
     }
     Ok(out)
+}
+
+/// The bind address must be an IP address or a name that resolves.
+fn check_host(host: &str) -> Result<(), ConfigError> {
+    use std::net::ToSocketAddrs;
+    let looks_numeric = host.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if looks_numeric && host.parse::<std::net::Ipv4Addr>().is_err() {
+        return err(format!(
+            "--host / HOST: {host:?} is not a valid IPv4 address (e.g. 127.0.0.1, or 0.0.0.0 for every interface)"
+        ));
+    }
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    match (host, 0).to_socket_addrs().map(|addrs| addrs.len()) {
+        Ok(n) if n > 0 => Ok(()),
+        Ok(_) => err(format!("--host / HOST: {host:?} resolves to no address")),
+        Err(e) => err(format!(
+            "--host / HOST: {host:?} is neither an IP address nor a name that resolves ({e})"
+        )),
+    }
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -898,6 +921,11 @@ mod tests {
         let cases = [
             (opts(|o| o.token_ttl = Some(0)), "TOKEN_TTL"),
             (opts(|o| o.issuer = Some("issuer.local".into())), "ISSUER"),
+            (opts(|o| o.host = Some("999.1.1.1".into())), "HOST"),
+            (
+                opts(|o| o.host = Some("no-such-host.invalid".into())),
+                "HOST",
+            ),
             (opts(|o| o.peers = Some("a:1".into())), "PEERS"),
             (opts(|o| o.peers = Some("https://a:8081".into())), "PEERS"),
             (opts(|o| o.peer_refresh_sec = Some(0)), "PEER_REFRESH_SEC"),

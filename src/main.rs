@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use mock_idp::cli::{Cli, Command, LogFormat, Opts};
 use mock_idp::config::{Config, DEFAULT_HOST, DEFAULT_PORT};
 use mock_idp::http::SharedState;
@@ -16,7 +16,10 @@ use tracing_subscriber::EnvFilter;
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return argument_error(e),
+    };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.opts),
         Command::Healthcheck => healthcheck_cmd(&cli.opts),
@@ -71,7 +74,18 @@ async fn serve_async(state: SharedState) -> anyhow::Result<()> {
         .map_err(|e| {
             anyhow::anyhow!("cannot listen on {host}:{port} (--host/HOST, --port/PORT): {e}")
         })?;
-    let addr = listener.local_addr()?;
+    let bound = listener.local_addr()?;
+    // A wildcard bind (the image's 0.0.0.0) is printed as a URL one can open.
+    let addr = match bound.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, bound.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, bound.port()))
+        }
+        _ => bound,
+    };
+    tracing::info!(%bound, "listening");
     println!(
         "mock-idp listening on http://{addr} (JWKS: http://{addr}{})",
         paths::JWKS_WELL_KNOWN
@@ -100,6 +114,42 @@ fn healthcheck_cmd(opts: &Opts) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a command-line error as one line naming the flag and its
+/// environment variable (clap's own is 3-4 lines), exit 2; `--help` and
+/// `--version` print as usual.
+fn argument_error(e: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = e.to_string();
+    let first = rendered
+        .lines()
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    // Name the environment variable of the flag, which is where a bad value
+    // usually comes from in containers.
+    let flag = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg.split_whitespace().next().map(str::to_string),
+        _ => None,
+    };
+    let env = flag.as_deref().and_then(|flag| {
+        Cli::command()
+            .get_arguments()
+            .find(|a| a.get_long().is_some_and(|l| flag == format!("--{l}")))
+            .and_then(|a| a.get_env().map(|v| v.to_string_lossy().into_owned()))
+    });
+    match (flag, env) {
+        (Some(flag), Some(env)) => eprintln!("mock-idp: {flag} / {env}: {first} (see --help)"),
+        _ => eprintln!("mock-idp: {first} (see --help)"),
+    }
+    ExitCode::from(EXIT_CONFIG)
 }
 
 fn init_tracing(format: LogFormat) {

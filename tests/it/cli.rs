@@ -220,7 +220,7 @@ fn bad_configuration_is_one_line_naming_the_option() {
     std::fs::write(&config, "issuer: http://x\ntoken_tll: 5\n").unwrap();
     let config = config.display().to_string();
     // (case, environment, text the error must contain)
-    let cases: [(&str, (&str, &str), &str); 6] = [
+    let cases: [(&str, (&str, &str), &str); 10] = [
         ("ttl zero", ("TOKEN_TTL", "0"), "TOKEN_TTL"),
         ("issuer not a URL", ("ISSUER", "issuer.local"), "ISSUER"),
         (
@@ -230,12 +230,30 @@ fn bad_configuration_is_one_line_naming_the_option() {
         ),
         ("unknown config key", ("CONFIG_FILE", &config), "token_tll"),
         ("bad peer", ("PEERS", "replica-1:8081"), "PEERS"),
-        ("port not a number", ("PORT", "eighty"), "--port"),
+        ("port not a number", ("PORT", "eighty"), "--port / PORT"),
+        (
+            "host not an address",
+            ("HOST", "999.1.1.1"),
+            "--host / HOST",
+        ),
+        ("unknown algorithm", ("ALG", "RS1024"), "--alg / ALG"),
+        ("HS256 without a secret", ("ALG", "HS256"), "HS256_SECRET"),
+        (
+            "replay capacity",
+            ("REPLAY_CAPACITY", "0"),
+            "REPLAY_CAPACITY",
+        ),
     ];
     for (name, (var, value), expected) in cases {
         let exit = mock_idp(name).env(var, value).run_to_exit();
         assert_eq!(exit.code, 2, "case {name}: {}", exit.stderr);
         assert!(exit.stdout.is_empty(), "case {name}: {}", exit.stdout);
+        assert_eq!(
+            exit.stderr.trim().lines().count(),
+            1,
+            "case {name}: one line: {}",
+            exit.stderr
+        );
         assert!(
             exit.stderr.contains(expected),
             "case {name}: {:?} should name {expected:?}",
@@ -451,4 +469,16 @@ fn every_option_has_an_env_var_in_help_and_readme() {
             "README.md documents --{flag}, which mock-idp does not have"
         );
     }
+}
+
+#[test]
+fn a_wildcard_bind_prints_a_url_one_can_open() {
+    let server = mock_idp("wildcard").env("HOST", "0.0.0.0").start();
+    assert!(
+        server.base().starts_with("http://127.0.0.1:"),
+        "startup line: {}",
+        server.base()
+    );
+    let health = std::net::TcpStream::connect(server.base().trim_start_matches("http://"));
+    assert!(health.is_ok(), "the printed URL answers");
 }
