@@ -16,12 +16,21 @@ export const issOf = (issuer) => (issuer ? `${BASE}/${issuer}` : ROOT_ISS);
 export const jwksPath = (issuer) => (issuer ? `/${issuer}/jwks` : '/.well-known/jwks.json');
 export const jwksUrl = (issuer) => BASE + jwksPath(issuer);
 
-/** [status, parsed JSON or text] of one call (10 s timeout). */
-export async function http(method, path, body) {
-  const init = { method, signal: AbortSignal.timeout(10_000) };
+/** ADMIN_TOKEN of the server, if it has one: sent on every `_admin` call. */
+export const ADMIN_TOKEN = process.env.TOOLKIT_ADMIN_TOKEN ?? '';
+
+/**
+ * [status, parsed JSON or text] of one call (10 s timeout); `_admin` calls
+ * carry the admin token unless `adminAuth` is false.
+ */
+export async function http(method, path, body, { adminAuth = true, headers = {} } = {}) {
+  const init = { method, signal: AbortSignal.timeout(10_000), headers: { ...headers } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
+    init.headers['content-type'] = 'application/json';
+  }
+  if (adminAuth && ADMIN_TOKEN && path.includes('/_admin')) {
+    init.headers.authorization = `Bearer ${ADMIN_TOKEN}`;
   }
   const res = await fetch(BASE + path, init);
   const text = await res.text();

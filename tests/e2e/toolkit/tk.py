@@ -61,12 +61,19 @@ def jwks_path(issuer):
     return f"/{issuer}/jwks" if issuer else "/.well-known/jwks.json"
 
 
-def http(method, path, body=None, timeout=10):
-    """(status, parsed JSON or text) of one call; never raises on HTTP errors."""
+# ADMIN_TOKEN of the server, if it has one: sent on every `_admin` call.
+ADMIN_TOKEN = os.environ.get("TOOLKIT_ADMIN_TOKEN", "")
+
+
+def http(method, path, body=None, timeout=10, admin_auth=True):
+    """(status, parsed JSON or text) of one call; never raises on HTTP errors.
+    `_admin` calls carry the admin token unless admin_auth is False."""
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(BASE + path, data=data, method=method)
     if data is not None:
         req.add_header("content-type", "application/json")
+    if admin_auth and ADMIN_TOKEN and "/_admin" in path:
+        req.add_header("authorization", f"Bearer {ADMIN_TOKEN}")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as res:
             status, raw = res.status, res.read()
