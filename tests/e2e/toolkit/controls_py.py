@@ -18,7 +18,6 @@ import base64
 import json
 import secrets
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,7 +26,7 @@ import jwt  # PyJWT
 from joserfc import jwt as jjwt
 from joserfc.jwk import KeySet
 
-from tk import AUDIENCE, BASE, Report, get, http, iss_of, jwks_path, mint, peek
+from tk import AUDIENCE, BASE, Report, get, http, iss_of, jwks_path, mint
 
 R = Report("controls_py")
 

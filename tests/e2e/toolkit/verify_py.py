@@ -13,6 +13,7 @@ of non-default algorithms are published only after their first use.
 
 import hashlib
 import hmac
+import json
 import os
 import sys
 import warnings
@@ -164,8 +165,7 @@ def algorithms(issuer, default_alg):
         outcome(lambda: jwt.decode(token, secret + "x", algorithms=["HS256"], audience=AUDIENCE))
         .startswith("InvalidSignatureError"), ""))
     raw = http("GET", jwks_path(issuer))[1]
-    import json as _json
-    text = _json.dumps(raw)
+    text = json.dumps(raw)
     R.check(f"{name} HS256: never in the JWKS (no oct key, no secret, not its kid)",
             all(k.get("kty") != "oct" for k in raw["keys"]) and secret not in text
             and (header.get("kid") is None or header["kid"] not in text)
