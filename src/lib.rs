@@ -11,7 +11,8 @@
 //! # Layout
 //!
 //! Dependencies run one way: `http -> issuer -> {claims, clients, jwt, keys}`,
-//! `federation -> {issuer::paths, keys}`, `config` and `cli` are leaves;
+//! `federation -> {issuer::paths, keys}`, `offline -> {config, issuer, keys,
+//! federation::fetch}` (no HTTP server), `config` and `cli` are leaves;
 //! [`server`] wires them together.
 //!
 //! - [`cli`]: clap definitions; every option is a flag and an environment variable.
@@ -33,6 +34,8 @@
 //! - [`metrics`]: Prometheus counters (per issuer) and latency histograms.
 //! - [`server`]: `load_state(config)` and `run(listener, state, shutdown)`.
 //! - [`healthcheck`]: the `mock-idp healthcheck` client for shell-less images.
+//! - [`offline`]: `mock-idp mint`, `jwks` and `decode`: the persisted key
+//!   used with no server, and a JWT decoder that says what a verifier would.
 
 pub mod claims;
 pub mod cli;
@@ -45,6 +48,7 @@ pub mod issuer;
 pub mod jwt;
 pub mod keys;
 pub mod metrics;
+pub mod offline;
 pub mod prod_guard;
 pub mod random;
 pub mod server;

@@ -28,6 +28,8 @@ pub const MAX_ISSUERS_PER_PEER: usize = 1100;
 pub struct Fetcher {
     client: reqwest::Client,
     timeout: Duration,
+    /// Which setting bounds the timeout, for the timeout message.
+    timeout_hint: &'static str,
 }
 
 /// The URL fetched for peer `base`: its own keys only, so merging never recurses.
@@ -55,7 +57,18 @@ impl Fetcher {
                 " (peer fetch)"
             ))
             .build()?;
-        Ok(Fetcher { client, timeout })
+        Ok(Fetcher {
+            client,
+            timeout,
+            timeout_hint: "--peer-timeout-ms / PEER_TIMEOUT_MS",
+        })
+    }
+
+    /// The same fetcher, naming `hint` as what sets the timeout in its
+    /// timeout message (`mock-idp decode --jwks` reuses it).
+    pub fn with_timeout_hint(mut self, hint: &'static str) -> Self {
+        self.timeout_hint = hint;
+        self
     }
 
     /// The per-fetch timeout.
@@ -65,12 +78,9 @@ impl Fetcher {
 
     /// Fetches and validates `base`'s own keys. Never takes longer than the timeout.
     pub async fn fetch(&self, base: &str) -> FetchOutcome {
-        let url = keys_url(base);
-        let outcome = tokio::time::timeout(self.timeout, self.fetch_body(&url)).await;
-        let body = match outcome {
-            Err(_) => return FetchOutcome::Failed(self.timed_out()),
-            Ok(Err(reason)) => return FetchOutcome::Failed(reason),
-            Ok(Ok(body)) => body,
+        let body = match self.get(&keys_url(base)).await {
+            Err(reason) => return FetchOutcome::Failed(reason),
+            Ok(body) => body,
         };
         match parse_cluster_keys(&body) {
             Ok((valid, rejected)) => FetchOutcome::Keys { valid, rejected },
@@ -78,10 +88,20 @@ impl Fetcher {
         }
     }
 
+    /// GETs `url`: the body of a 2xx answer, at most [`MAX_JWKS_BYTES`],
+    /// within the timeout, no redirect followed; else one line saying why.
+    pub async fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+        match tokio::time::timeout(self.timeout, self.fetch_body(url)).await {
+            Err(_) => Err(self.timed_out()),
+            Ok(result) => result,
+        }
+    }
+
     fn timed_out(&self) -> String {
         format!(
-            "no answer within {} ms (--peer-timeout-ms / PEER_TIMEOUT_MS)",
-            self.timeout.as_millis()
+            "no answer within {} ms ({})",
+            self.timeout.as_millis(),
+            self.timeout_hint
         )
     }
 

@@ -56,6 +56,8 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::introspect::router())
         .merge(routes::server::router())
         .merge(routes::admin_keys::router())
+        .merge(routes::workbench::router())
+        .merge(routes::admin_users::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), track_latency))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

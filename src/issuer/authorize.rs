@@ -145,16 +145,14 @@ impl Issuer {
             .non_empty("client_id")
             .ok_or_else(|| page("client_id: is required".into()))?
             .to_string();
-        let clients = self.clients();
-        let reg: Option<&ClientConfig> = if clients.is_empty() {
-            None
-        } else {
-            Some(clients.get(&client_id).map(|c| &**c).ok_or_else(|| {
-            page(format!(
+        // A registered client, the built-in `workbench` one, or (open mode) none.
+        let registration = self.client_registration(base, &client_id);
+        if registration.is_none() && !self.clients().is_empty() {
+            return Err(page(format!(
                 "client_id: unknown client {client_id:?}; it is not one of this issuer's clients"
-            ))
-        })?)
-        };
+            )));
+        }
+        let reg: Option<&ClientConfig> = registration.as_deref();
         let iss = self.iss(base);
         let given = form.non_empty("redirect_uri");
         let redirect_uri = match (given, reg) {

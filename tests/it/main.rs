@@ -15,6 +15,10 @@
 //!   federation of named issuers across three real replicas.
 //! - `marker`: `X-Mock-Idp` on every response, `mock_idp` in discovery.
 //! - `toolkit`: algorithms, token variants, `typ`, the key rotation drill.
+//! - `workbench`: the page and JSON index at `/` and `<mount>/`, its CSP and
+//!   assets, `_admin/users`, the built-in `workbench` client over HTTP.
+//! - `offline`: `mock-idp mint`/`jwks`/`decode` against a real server's
+//!   persisted key and served JWKS; their errors.
 //!
 //! Run one area with `cargo nextest run --test it oauth_code::` (or
 //! `cargo test --test it oauth_code::`).
@@ -33,5 +37,7 @@ mod oauth_code;
 mod oauth_endpoints;
 mod oauth_federation;
 mod oauth_grants;
+mod offline;
 mod token;
 mod toolkit;
+mod workbench;

@@ -3,6 +3,7 @@
 //! ([`super::issuer_route`]). Paths come from [`crate::issuer::paths`].
 
 pub mod admin_keys;
+pub mod admin_users;
 pub mod authorize;
 pub mod discovery;
 pub mod introspect;
@@ -11,6 +12,7 @@ pub mod login_page;
 pub mod server;
 pub mod token;
 pub mod userinfo;
+pub mod workbench;
 
 use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::http::SharedState;
 use crate::http::extract::BaseUrl;
+use crate::issuer::Issuer;
 use crate::issuer::paths::{self, server};
 
 /// Routes of this area.
@@ -38,33 +39,41 @@ pub async fn health_get(State(state): State<SharedState>) -> Json<Value> {
 
 /// `GET /issuers`: every issuer, the root first (`"name": ""`).
 pub async fn issuers_get(State(state): State<SharedState>, BaseUrl(base): BaseUrl) -> Json<Value> {
+    Json(issuers_doc(&state, &base))
+}
+
+/// The `GET /issuers` document for a client that reached the server at `base`.
+pub fn issuers_doc(state: &SharedState, base: &str) -> Value {
     let list: Vec<Value> = state
         .issuers
         .all()
         .iter()
-        .map(|issuer| {
-            let url = |path: &str| format!("{base}{}{path}", issuer.mount());
-            let jwks = if issuer.is_root() {
-                paths::JWKS_WELL_KNOWN
-            } else {
-                paths::JWKS
-            };
-            json!({
-                "name": issuer.name(),
-                "iss": issuer.iss(&base),
-                "profile": "clerk",
-                "mount": if issuer.is_root() { "/" } else { issuer.mount() },
-                "discovery": url(paths::DISCOVERY),
-                "jwks_uri": url(jwks),
-                "token_endpoint": url(paths::TOKEN),
-                "kids": issuer.keys().merged().kids(),
-            })
-        })
+        .map(|issuer| issuer_entry(issuer, base))
         .collect();
-    Json(json!({
+    json!({
         "issuers": list,
         "dynamic_issuers": state.issuers.dynamic(),
-    }))
+    })
+}
+
+/// One issuer's entry in the `GET /issuers` document.
+pub fn issuer_entry(issuer: &Issuer, base: &str) -> Value {
+    let url = |path: &str| format!("{base}{}{path}", issuer.mount());
+    let jwks = if issuer.is_root() {
+        paths::JWKS_WELL_KNOWN
+    } else {
+        paths::JWKS
+    };
+    json!({
+        "name": issuer.name(),
+        "iss": issuer.iss(base),
+        "profile": "clerk",
+        "mount": if issuer.is_root() { "/" } else { issuer.mount() },
+        "discovery": url(paths::DISCOVERY),
+        "jwks_uri": url(jwks),
+        "token_endpoint": url(paths::TOKEN),
+        "kids": issuer.keys().merged().kids(),
+    })
 }
 
 /// `GET /cluster`: federation settings, peers, and per issuer the own and

@@ -137,7 +137,7 @@ async function drill(label, issuer, grace, clients, expect) {
     `old ${oldEvents.length}, new ${newEvents.length}, other ${events.length - oldEvents.length - newEvents.length}`);
   if (!rotation || !switchSeen) return;
   R.check(`${label}: the new key signs from switch_at (first new token ${(switchSeen - rotation.switch_at).toFixed(1)} s after it)`,
-    switchSeen >= rotation.switch_at - 1 && switchSeen <= rotation.switch_at + 1.5, `switch_at ${rotation.switch_at}`);
+    switchSeen >= rotation.switch_at - 1 && switchSeen <= rotation.switch_at + 3, `switch_at ${rotation.switch_at}`);
   for (const c of clients) {
     const refusedOld = oldEvents.filter((e) => e.results[c.name] !== 'ok');
     R.check(`${label}: ${c.name} accepts every old-key token (${oldEvents.length})`, refusedOld.length === 0,
@@ -156,7 +156,7 @@ async function drill(label, issuer, grace, clients, expect) {
         refused.length > 0 && refused.every((e) => c.refusal(e.results[c.name]) && e.t < until + 1),
         refused.map((e) => e.results[c.name]).slice(0, 1).join('; '));
       R.check(`${label}: ${c.name} refetches and accepts from ${c.cooldown} s after its last fetch on (${firstOk ? (firstOk.t - lastFetch).toFixed(1) : '-'} s)`,
-        firstOk && firstOk.t >= until - 0.5 && firstOk.t <= until + 2
+        firstOk && firstOk.t >= until - 0.5 && firstOk.t <= until + 3
           && newEvents.filter((e) => e.t >= firstOk.t).every((e) => e.results[c.name] === 'ok'),
         firstOk ? `first accepted ${(firstOk.t - lastFetch).toFixed(1)} s after the last fetch` : 'never accepted');
     }
@@ -181,7 +181,7 @@ async function drill(label, issuer, grace, clients, expect) {
   }
   const lastPresent = Math.max(...presence.filter(([, p]) => p).map(([t]) => t));
   R.check(`${label}: the retired key left the JWKS after its last token's exp (present ${(lastPresent - lastExp).toFixed(1)} s, gone ${goneAt ? (goneAt - lastExp).toFixed(1) : '-'} s after it)`,
-    goneAt && goneAt >= lastExp && goneAt <= lastExp + 3 && lastPresent >= lastExp - 0.5 && lastPresent < goneAt,
+    goneAt && goneAt >= lastExp && goneAt <= lastExp + 4 && lastPresent >= lastExp - 2 && lastPresent < goneAt,
     `exp ${lastExp}, last present ${lastPresent}, gone ${goneAt}`);
 }
 

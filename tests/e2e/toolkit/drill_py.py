@@ -140,7 +140,7 @@ def drill(label, issuer, grace, expect):
     if not rotation or switch_seen is None:
         return
     check(f"{label}: the new key signs from switch_at (first new token {switch_seen - rotation['switch_at']:.1f} s after it)",
-          rotation["switch_at"] - 1 <= switch_seen <= rotation["switch_at"] + 1.5, str(rotation["switch_at"]))
+          rotation["switch_at"] - 1 <= switch_seen <= rotation["switch_at"] + 3, str(rotation["switch_at"]))
     for c in clients:
         bad_old = [e[3][c.name] for e in old if e[3][c.name] != "ok"]
         check(f"{label}: {c.name} accepts every old-key token ({len(old)})", not bad_old, "; ".join(bad_old[:2]))
@@ -157,7 +157,7 @@ def drill(label, issuer, grace, expect):
                   "; ".join(e[3][c.name] for e in refused[:1]))
             after = f"{first_ok[0] - last_fetch:.1f} s" if first_ok else "-"
             check(f"{label}: {c.name} refetches and accepts from {c.cooldown} s after its last fetch on ({after})",
-                  first_ok is not None and until - 0.5 <= first_ok[0] <= until + 2
+                  first_ok is not None and until - 0.5 <= first_ok[0] <= until + 3
                   and all(e[3][c.name] == "ok" for e in new if e[0] >= first_ok[0]), after)
         check(f"{label}: {c.name} fetched the JWKS twice (at start, on the new kid)", len(c.client.fetches) == 2,
               f"{len(c.client.fetches)} fetches at " + ", ".join(f"{t - t0:.1f}" for t in c.client.fetches) + " s")
@@ -180,7 +180,7 @@ def drill(label, issuer, grace, expect):
     last_present = max(t for t, p in presence if p)
     gone = f"{gone_at - last_exp:.1f}" if gone_at else "-"
     check(f"{label}: the retired key left the JWKS after its last token's exp (present {last_present - last_exp:.1f} s, gone {gone} s after it)",
-          gone_at is not None and last_exp <= gone_at <= last_exp + 3 and last_present >= last_exp - 0.5 and last_present < gone_at,
+          gone_at is not None and last_exp <= gone_at <= last_exp + 4 and last_present >= last_exp - 2 and last_present < gone_at,
           f"exp {last_exp}, last present {last_present:.1f}, gone {gone_at}")
 
 
