@@ -19,7 +19,7 @@ import { AUDIENCE, Report, get, http, issOf, jwksPath, jwksUrl, mint, peek, slee
 
 const R = new Report('drill_node');
 const TICK_MS = 200;
-const TOKEN_TTL = 4; // short-lived stream tokens: the retired key leaves soon after the switch
+const TOKEN_TTL = 8; // short-lived stream tokens: the retired key leaves soon after the switch
 const JOSE_COOLDOWN_S = 30; // createRemoteJWKSet's default cooldownDuration (30 000 ms)
 const ROTATE_AFTER_MS = 2000;
 const AFTER_SWITCH_OK = 5; // accepted new-key tokens (after the last refusal) that end a stream

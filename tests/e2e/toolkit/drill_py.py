@@ -31,7 +31,7 @@ from tk import AUDIENCE, BASE, Report, get, http, iss_of, jwks_path, mint, peek
 R = Report("drill_py")
 _lock = threading.Lock()
 TICK = 0.2
-TOKEN_TTL = 4
+TOKEN_TTL = 8  # short-lived stream tokens: the retired key leaves soon after the switch
 COOLDOWN = 30  # PyJWKClient's default cooldown_duration
 ROTATE_AFTER = 2.0
 AFTER_SWITCH_OK = 5
