@@ -16,6 +16,7 @@ import hmac
 import json
 import os
 import sys
+import urllib.request
 import warnings
 
 import jwt  # PyJWT
@@ -296,6 +297,19 @@ def variants(issuer, alg, one_key):
             R.check(f"{name} hs256_key_confusion: joserfc with default algorithms refuses", unpinned != "ok", unpinned)
 
 
+def jwks_caching_headers():
+    """The JWKS's HTTP max-age, which bounds a safe rotation grace for
+    clients that cache by headers (docs/testing-toolkit.md says 60 s)."""
+    for issuer in ("", "partner"):
+        with urllib.request.urlopen(BASE + jwks_path(issuer), timeout=10) as res:
+            cache_control = res.headers.get("cache-control")
+        R.check(f"{issuer or 'root'}: the JWKS says Cache-Control: public, max-age=60",
+                cache_control == "public, max-age=60", str(cache_control))
+    variants_named = get("/partner/token/variants")
+    R.check("GET /partner/token/variants lists the same variants as the root's",
+            variants_named == get("/token/variants"), str(variants_named)[:80])
+
+
 def variant_misuse():
     """Variants that cannot apply are refused with a 400 naming the field."""
     status, body = http("POST", "/token", {"variant": "expird"})
@@ -344,6 +358,7 @@ def main():
     variants("ves", "ES256", one_key=True)
     variants("", "RS256", one_key=False)
     variant_misuse()
+    jwks_caching_headers()
     # (4)
     at_jwt("", "RS256")
     at_jwt("partner", "ES256")
