@@ -18,7 +18,19 @@ stage_rust() {
   command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
   cargo fmt --check &&
     cargo clippy --locked --all-targets --quiet -- -D warnings &&
-    cargo nextest run --locked --all-targets --no-fail-fast
+    cargo nextest run --locked --all-targets --no-fail-fast &&
+    cargo test --locked --doc --features testing --quiet &&
+    layering
+}
+
+# The issuer core never imports the HTTP layer or axum (dependencies run one
+# way: http -> issuer -> {claims, clients, jwt, keys}).
+layering() {
+  local bad
+  bad="$(grep -rnE '\baxum\b|crate::http\b' \
+    src/issuer src/claims src/keys src/jwt.rs src/clients.rs src/config.rs src/random.rs |
+    grep -vE '^[^:]+:[0-9]+:\s*//' || true)"
+  [ -z "$bad" ] || { echo "layering: the core imports the HTTP layer:"; echo "$bad"; return 1; }
 }
 stage_federation() { bash scripts/ci/federation.sh; }
 stage_pyjwt() { bash scripts/ci/e2e-pyjwt.sh; }

@@ -167,7 +167,8 @@ pub struct Opts {
     #[arg(long, env = "TOKEN_TTL", global = true, value_name = "SECONDS")]
     pub token_ttl: Option<i64>,
     /// Fixed key id; `dev-key` reproduces the classic fixed id [default: RFC 7638 thumbprint].
-    #[arg(long, env = "KID", global = true)]
+    /// A value may start with `-` (a thumbprint can).
+    #[arg(long, env = "KID", global = true, allow_hyphen_values = true)]
     pub kid: Option<String>,
     /// Directory for private.pem/public.pem so restarts keep the key [default: key in memory only].
     #[arg(long, env = "PERSIST_KEYS_DIR", global = true, value_name = "DIR")]

@@ -34,6 +34,8 @@
 //! - [`metrics`]: Prometheus counters (per issuer) and latency histograms.
 //! - [`server`]: `load_state(config)` and `run(listener, state, shutdown)`.
 //! - [`healthcheck`]: the `mock-idp healthcheck` client for shell-less images.
+//! - `testing` (cargo feature `testing`): `MockIdp`, an in-process mock-idp
+//!   for Rust tests.
 //! - [`offline`]: `mock-idp mint`, `jwks` and `decode`: the persisted key
 //!   used with no server, and a JWT decoder that says what a verifier would.
 
@@ -52,6 +54,8 @@ pub mod offline;
 pub mod prod_guard;
 pub mod random;
 pub mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// Current UNIX time in seconds (the default clock for minting and verifying).
 pub fn unix_now() -> i64 {

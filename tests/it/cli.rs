@@ -515,3 +515,13 @@ fn a_wildcard_bind_prints_a_url_one_can_open() {
     let health = std::net::TcpStream::connect(server.base().trim_start_matches("http://"));
     assert!(health.is_ok(), "the printed URL answers");
 }
+
+#[tokio::test]
+async fn a_kid_may_start_with_a_hyphen() {
+    // One RFC 7638 thumbprint in 64 starts with '-': reused as KID it must work.
+    let server = mock_idp("hyphen kid")
+        .args(["--kid", "-starts-with-a-hyphen"])
+        .start();
+    let kid = crate::support::jwt::kid(&server.token(serde_json::json!({})).await);
+    assert_eq!(kid, "-starts-with-a-hyphen");
+}

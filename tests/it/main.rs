@@ -15,6 +15,7 @@
 //!   federation of named issuers across three real replicas.
 //! - `marker`: `X-Mock-Idp` on every response, `mock_idp` in discovery.
 //! - `toolkit`: algorithms, token variants, `typ`, the key rotation drill.
+//! - `testing_helper`: `mock_idp::testing::MockIdp` as its docs say.
 //! - `workbench`: the page and JSON index at `/` and `<mount>/`, its CSP and
 //!   assets, `_admin/users`, the built-in `workbench` client over HTTP.
 //! - `offline`: `mock-idp mint`/`jwks`/`decode` against a real server's
@@ -38,6 +39,7 @@ mod oauth_endpoints;
 mod oauth_federation;
 mod oauth_grants;
 mod offline;
+mod testing_helper;
 mod token;
 mod toolkit;
 mod workbench;
