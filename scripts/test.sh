@@ -33,6 +33,15 @@ layering() {
   [ -z "$bad" ] || { echo "layering: the core imports the HTTP layer:"; echo "$bad"; return 1; }
 }
 stage_federation() { bash scripts/ci/federation.sh; }
+# The declared rust-version (Cargo.toml) builds the crate: the toolchain the
+# code claims to need really is enough (let-chains need 1.88).
+stage_msrv() {
+  local msrv
+  msrv="$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)"
+  [ -n "$msrv" ] || { echo "msrv: no rust-version in Cargo.toml"; return 1; }
+  rustup toolchain list | grep -q "^$msrv" || rustup toolchain install "$msrv" --profile minimal
+  cargo "+$msrv" check --locked --all-features --lib --bins
+}
 stage_pyjwt() { bash scripts/ci/e2e-pyjwt.sh; }
 stage_oidc() { bash scripts/ci/oidc-e2e.sh; }
 stage_playwright() { bash scripts/ci/playwright.sh; }
@@ -53,7 +62,7 @@ stage_lifecycle() { bash scripts/ci/lifecycle.sh; }
 # mostly wait on browsers, package managers and servers. Lane B starts by
 # installing every Debian package and building the one static release binary
 # all its stages share (MOCK_IDP_BIN).
-LANE_A=(rust federation smallhost container bench keyrace)
+LANE_A=(rust federation smallhost container bench keyrace msrv)
 LANE_B=(pyjwt oidc playwright helpers workbench toolkit prodsafety)
 ALL_STAGES=("${LANE_A[@]}" "${LANE_B[@]}")
 
