@@ -1,7 +1,9 @@
 //! Criterion micro-benchmarks of the hot paths without TCP: building claims,
 //! signing (key parsed once), the whole mint, minting through the issuer core
-//! for the root and a named issuer, and serving the JWKS through the router.
-//! Run: `cargo bench --bench mint`.
+//! for the root and a named issuer, minting under every profile (one issuer
+//! each, the same full persona), and serving the JWKS through the router.
+//! Run: `cargo bench --bench mint` (`-- _profile` for the profiles: claims
+//! alone, then the whole mint).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
@@ -10,8 +12,11 @@ use axum::body::Body;
 use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mock_idp::claims::{self, MintRequest, users::parse_users};
-use mock_idp::config::Config;
+use mock_idp::config::{Config, NamedIssuer};
+use mock_idp::issuer::RequestCtx;
+use mock_idp::issuer::registry::At;
 use mock_idp::keys::{KidPolicy, SigningKey};
+use mock_idp::profiles::Profile;
 use mock_idp::{http, jwt, server};
 use serde_json::json;
 use tower::ServiceExt;
@@ -28,12 +33,7 @@ fn bench_mint(c: &mut Criterion) {
     let users =
         parse_users("alice: {sub: user_alice, org_id: org_1, org_role: admin, org_slug: acme}")
             .unwrap();
-    let ctx = claims::MintContext {
-        issuer: "https://issuer.local",
-        audience: None,
-        token_ttl: 900,
-        users: &users,
-    };
+    let ctx = claims::MintContext::new("https://issuer.local", &users);
     let key = SigningKey::generate(&KidPolicy::default()).unwrap();
     let req = request();
     let now = mock_idp::unix_now();
@@ -73,10 +73,17 @@ fn bench_issuers(c: &mut Criterion) {
     runtime.block_on(named.ready()).unwrap();
     let req = request();
     c.bench_function("issuer_mint_root", |b| {
-        b.iter(|| root.mint("http://h", black_box(&req)).unwrap())
+        b.iter(|| {
+            root.mint(&RequestCtx::new("http://h"), black_box(&req))
+                .unwrap()
+        })
     });
     c.bench_function("issuer_mint_named", |b| {
-        b.iter(|| named.mint("http://h", black_box(&req)).unwrap())
+        b.iter(|| {
+            named
+                .mint(&RequestCtx::new("http://h"), black_box(&req))
+                .unwrap()
+        })
     });
     let router = http::router(state);
     for (name, path) in [
@@ -99,5 +106,70 @@ fn bench_issuers(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_mint, bench_issuers);
+/// A persona with every mapping field, so each profile has all of its work to do.
+const FULL_PERSONA: &str = "alice: {sub: user_alice, email: alice@acme.example, name: Alice Liddell, \
+    given_name: Alice, family_name: Liddell, username: alice, roles: [admin, editor], \
+    groups: [staff, engineering], permissions: ['read:reports', 'write:reports'], \
+    org_id: org_acme, org_role: admin, org_slug: acme, \
+    org_permissions: ['org:dashboard:read', 'org:dashboard:manage', 'org:teams:read'], \
+    client_roles: {web-app: [owner], billing-api: [invoice-reader]}}";
+
+fn bench_profiles(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let issuers = Profile::ALL
+        .iter()
+        .map(|p| {
+            let named = NamedIssuer {
+                profile: Some(*p),
+                audience: Some(claims::Audience::One("https://api.example".into())),
+                ..NamedIssuer::default()
+            };
+            (format!("p-{}", p.as_str()), named)
+        })
+        .collect();
+    let state = server::load_state(Config {
+        users: parse_users(FULL_PERSONA).unwrap(),
+        issuers,
+        ..Config::default()
+    })
+    .unwrap();
+    let req: MintRequest =
+        serde_json::from_value(json!({"user": "alice", "scope": "openid read:reports"})).unwrap();
+    // The only work that depends on the profile: building the claims.
+    let users = parse_users(FULL_PERSONA).unwrap();
+    let aud = claims::Audience::One("https://api.example".into());
+    let mut group = c.benchmark_group("claims_build_profile");
+    for profile in Profile::ALL {
+        let ctx = claims::MintContext {
+            profile,
+            audience: Some(&aud),
+            ..claims::MintContext::new("https://issuer.local", &users)
+        };
+        let now = mock_idp::unix_now();
+        group.bench_function(profile.as_str(), |b| {
+            b.iter(|| claims::build(black_box(&req), &ctx, now).unwrap())
+        });
+    }
+    group.finish();
+    let rc = RequestCtx::new("http://h");
+    let mut group = c.benchmark_group("issuer_mint_profile");
+    for profile in Profile::ALL {
+        let at = if profile == Profile::Keycloak {
+            At::Realm
+        } else {
+            At::Named
+        };
+        let name = format!("p-{}", profile.as_str());
+        let issuer = state.issuers.get_at(Some(&name), at).unwrap();
+        runtime.block_on(issuer.ready()).unwrap();
+        group.bench_function(profile.as_str(), |b| {
+            b.iter(|| issuer.mint(&rc, black_box(&req)).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_mint, bench_issuers, bench_profiles);
 criterion_main!(benches);

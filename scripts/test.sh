@@ -24,11 +24,11 @@ stage_rust() {
 }
 
 # The issuer core never imports the HTTP layer or axum (dependencies run one
-# way: http -> issuer -> {claims, clients, jwt, keys}).
+# way: http -> issuer -> {claims -> profiles, clients, jwt, keys}).
 layering() {
   local bad
   bad="$(grep -rnE '\baxum\b|crate::http\b' \
-    src/issuer src/claims src/keys src/jwt.rs src/clients.rs src/config.rs src/random.rs |
+    src/issuer src/claims src/profiles src/keys src/jwt.rs src/clients.rs src/config.rs src/random.rs |
     grep -vE '^[^:]+:[0-9]+:\s*//' || true)"
   [ -z "$bad" ] || { echo "layering: the core imports the HTTP layer:"; echo "$bad"; return 1; }
 }
@@ -48,13 +48,16 @@ stage_playwright() { bash scripts/ci/playwright.sh; }
 stage_container() { bash scripts/ci/container.sh; }
 stage_bench() { bash scripts/ci/bench-smoke.sh; }
 stage_helpers() { bash scripts/ci/helpers.sh; }
+stage_hardening() { bash scripts/ci/hardening.sh; }
+# Part of `hardening`; still runnable on their own by name.
 stage_keyrace() { bash scripts/ci/keyrace.sh; }
+stage_fuzz() { bash scripts/ci/fuzz.sh; }
 stage_prodsafety() { bash scripts/ci/prodsafety.sh; }
 stage_smallhost() { bash scripts/ci/smallhost.sh; }
 stage_workbench() { bash scripts/ci/workbench.sh; }
 stage_toolkit() { bash scripts/ci/toolkit.sh; }
-# Not in ALL_STAGES until mock-idp implements issues 12 and 13 (run them by name).
 stage_profiles() { bash scripts/ci/profiles.sh; }
+# Not in ALL_STAGES until mock-idp implements issue 13 (run it by name).
 stage_lifecycle() { bash scripts/ci/lifecycle.sh; }
 
 # The parallel run: lane A holds the stages that compile (Rust debug and
@@ -62,8 +65,10 @@ stage_lifecycle() { bash scripts/ci/lifecycle.sh; }
 # mostly wait on browsers, package managers and servers. Lane B starts by
 # installing every Debian package and building the one static release binary
 # all its stages share (MOCK_IDP_BIN).
-LANE_A=(rust federation smallhost container bench keyrace msrv)
-LANE_B=(pyjwt oidc playwright helpers workbench toolkit prodsafety)
+# hardening reuses the rust stage's test build (its fuzz step) and runs
+# keyrace as one of its steps.
+LANE_A=(rust federation smallhost container bench hardening msrv)
+LANE_B=(pyjwt oidc playwright helpers workbench profiles toolkit prodsafety)
 ALL_STAGES=("${LANE_A[@]}" "${LANE_B[@]}")
 
 # Debian packages the stages install one by one; installed together first
@@ -83,7 +88,7 @@ if [ "${1:-}" = "--list" ]; then
 fi
 for stage in "$@"; do
   if ! declare -F "stage_$stage" >/dev/null; then
-    echo "unknown stage: $stage; the stages are: ${ALL_STAGES[*]} (and by name: profiles lifecycle)" >&2
+    echo "unknown stage: $stage; the stages are: ${ALL_STAGES[*]} (and by name: keyrace fuzz lifecycle)" >&2
     exit 2
   fi
 done

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::profiles::Profile;
+
 /// A mock OAuth 2.0 / OpenID Connect identity provider for test stacks.
 /// Never run it in production: it refuses to start when NODE_ENV or APP_ENV
 /// is production/prod.
@@ -58,7 +60,8 @@ pub struct MintArgs {
     /// A persona of the users file (USERS_FILE or `users:`); its fields are the base.
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// Claim set: clerk (Clerk session token v2) or plain [default: clerk].
+    /// Claim shape: any profile (clerk, plain, auth0, keycloak, entra, google,
+    /// cognito, jwt-auth-service) [default: the issuer's profile, clerk].
     #[arg(long)]
     pub preset: Option<String>,
     /// Organisation id (`o.id` with clerk, `org_id` with plain).
@@ -271,4 +274,25 @@ pub struct Opts {
     /// backlog (one warning line) [default: 10000].
     #[arg(long, env = "MAX_CONNECTIONS", global = true, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// The root issuer's profile: claim shape, paths and discovery of a
+    /// provider (clerk, plain, auth0, keycloak, entra, google, cognito,
+    /// jwt-auth-service) [default: clerk]. Named issuers inherit it.
+    #[arg(long, env = "PROFILE", global = true, value_name = "NAME")]
+    pub profile: Option<Profile>,
+    /// Default `azp` of Clerk session tokens when the request names none
+    /// and sends no Origin header (e.g. http://localhost:3000) [default: none].
+    #[arg(long, env = "AUTHORIZED_PARTY", global = true, value_name = "URL")]
+    pub authorized_party: Option<String>,
+    /// Auth0 profile: prefix of the namespaced `roles`/`groups` claims
+    /// [default: https://mock-idp.local/].
+    #[arg(long, env = "CLAIMS_NAMESPACE", global = true, value_name = "PREFIX")]
+    pub claims_namespace: Option<String>,
+    /// Entra profile: the root issuer's tenant id (`tid`, `iss`) [default:
+    /// a UUID v5 of the issuer name].
+    #[arg(long, env = "TENANT_ID", global = true, value_name = "GUID")]
+    pub tenant_id: Option<String>,
+    /// Cognito profile: the root issuer's AWS region in `iss` [default: the
+    /// issuer name's `<region>_` prefix, else us-east-1].
+    #[arg(long, env = "COGNITO_REGION", global = true, value_name = "REGION")]
+    pub cognito_region: Option<String>,
 }

@@ -104,6 +104,23 @@ pub struct ClientConfig {
     /// Claims added to this client's tokens.
     #[serde(default)]
     pub claims: Map<String, Value>,
+    /// E-mail of the client's own (`client_credentials`) tokens, e.g. a
+    /// Google service account's; each profile maps it like a persona's.
+    pub email: Option<String>,
+    /// Display name in the client's own tokens.
+    pub name: Option<String>,
+    /// Login name in the client's own tokens.
+    pub username: Option<String>,
+    /// Roles of the client's own tokens (Keycloak service-account realm
+    /// roles, Entra app roles, ...).
+    pub roles: Option<Vec<String>>,
+    /// Groups of the client's own tokens.
+    pub groups: Option<Vec<String>>,
+    /// Permissions of the client's own tokens.
+    pub permissions: Option<Vec<String>>,
+    /// Client roles of the client's own tokens: client id -> roles
+    /// (Keycloak `resource_access`).
+    pub client_roles: Option<BTreeMap<String, Vec<String>>>,
 }
 
 impl fmt::Debug for ClientConfig {

@@ -10,7 +10,7 @@
 //!
 //! # Layout
 //!
-//! Dependencies run one way: `http -> issuer -> {claims, clients, jwt, keys}`,
+//! Dependencies run one way: `http -> issuer -> {claims -> profiles, clients, jwt, keys}`,
 //! `federation -> {issuer::paths, keys}`, `offline -> {config, issuer, keys,
 //! federation::fetch}` (no HTTP server), `config` and `cli` are leaves;
 //! [`server`] wires them together.
@@ -22,7 +22,10 @@
 //!   personas, clients, replay set, clock), every grant, authorization,
 //!   userinfo/introspection/revocation, discovery, and the
 //!   [`issuer::registry::Registry`] of the root and named issuers.
-//! - [`claims`]: presets (Clerk v2, plain), personas and request -> claims.
+//! - [`claims`]: personas and request -> claims (the one claims path).
+//! - [`profiles`]: one module per provider (clerk, plain, auth0, keycloak,
+//!   entra, google, cognito, jwt-auth-service): claim shapes, paths,
+//!   default `iss`, discovery members; no HTTP.
 //! - [`clients`]: registered OAuth clients and the [`clients::GrantType`] enum.
 //! - [`keys`]: RSA key generation, persistence, JWK/JWKS and the key store.
 //! - [`jwt`]: compact JWS encoding with a cached signing key, and verification.
@@ -52,6 +55,7 @@ pub mod keys;
 pub mod metrics;
 pub mod offline;
 pub mod prod_guard;
+pub mod profiles;
 pub mod random;
 pub mod server;
 #[cfg(feature = "testing")]

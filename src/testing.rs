@@ -152,7 +152,9 @@ impl MockIdp {
         if let Some(alg) = req.alg {
             issuer.ensure_alg(alg).await?;
         }
-        Ok(issuer.mint(&self.url, &req)?.access_token)
+        Ok(issuer
+            .mint(&crate::issuer::RequestCtx::new(&self.url), &req)?
+            .access_token)
     }
 
     /// The server's state (issuers, config), for what the HTTP API does not offer.

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Audience, Preset};
+use super::{Audience, Profile};
 
 /// One named user. Every field is optional; request fields override these.
 #[derive(Clone, Default, Deserialize, PartialEq)]
@@ -28,9 +28,31 @@ pub struct Persona {
     pub azp: Option<String>,
     /// Space-separated scopes.
     pub scope: Option<String>,
-    /// Claims preset for this user.
-    pub preset: Option<Preset>,
-    /// Extra claims (email, name, roles, ...), merged after the preset.
+    /// Claim shape for this user: any profile name (default: the issuer's profile).
+    pub preset: Option<Profile>,
+    /// E-mail address (each profile maps it: `docs/profiles.md`).
+    pub email: Option<String>,
+    /// Full name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Login name (Keycloak `preferred_username`, Cognito `username`, ...);
+    /// default: the persona's name.
+    pub username: Option<String>,
+    /// Roles (realm roles, app roles, Auth0 namespaced roles, ...).
+    pub roles: Option<Vec<String>>,
+    /// Groups.
+    pub groups: Option<Vec<String>>,
+    /// Permissions (Auth0 RBAC, Entra `scp`, Cognito custom scopes, ...).
+    pub permissions: Option<Vec<String>>,
+    /// Organization permissions, Clerk keys `org:<feature>:<permission>`
+    /// (the `org:` prefix is optional).
+    pub org_permissions: Option<Vec<String>>,
+    /// Client roles: client id -> roles (Keycloak `resource_access`).
+    pub client_roles: Option<BTreeMap<String, Vec<String>>>,
+    /// Extra claims, merged after the profile's claims.
     #[serde(default)]
     pub claims: Map<String, Value>,
     /// Password for the OAuth `password` grant and the login page; none = any password.
@@ -44,6 +66,8 @@ impl fmt::Debug for Persona {
             .field("org_id", &self.org_id)
             .field("org_role", &self.org_role)
             .field("org_slug", &self.org_slug)
+            .field("email", &self.email)
+            .field("roles", &self.roles)
             .field("claims", &self.claims)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .finish_non_exhaustive()
@@ -108,7 +132,7 @@ mod tests {
 
         let json = r#"{"carol": {"sub": "u_c", "aud": ["a", "b"], "preset": "plain"}}"#;
         let users = parse_users(json).unwrap();
-        assert_eq!(users["carol"].preset, Some(Preset::Plain));
+        assert_eq!(users["carol"].preset, Some(Profile::Plain));
         assert!(parse_users("").unwrap().is_empty());
     }
 

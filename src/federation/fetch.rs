@@ -164,6 +164,34 @@ impl Fetcher {
     }
 }
 
+/// Longest reason kept for one ignored key or issuer: peer input inside it
+/// (a `kid`, a `kty`, an issuer name) is clipped, so a peer cannot write
+/// megabyte log lines.
+pub const MAX_REASON_CHARS: usize = 300;
+
+/// Most reasons kept from one answer; the rest are counted in a last one.
+pub const MAX_REASONS: usize = 32;
+
+/// `reason`, at most [`MAX_REASON_CHARS`] characters of it.
+fn clip(reason: String) -> String {
+    let total = reason.chars().count();
+    if total <= MAX_REASON_CHARS {
+        return reason;
+    }
+    let kept: String = reason.chars().take(MAX_REASON_CHARS).collect();
+    format!("{kept}... ({total} characters in all)")
+}
+
+/// Clips each reason and keeps at most [`MAX_REASONS`] of them.
+fn bounded(reasons: Vec<String>) -> Vec<String> {
+    let more = reasons.len().saturating_sub(MAX_REASONS);
+    let mut out: Vec<String> = reasons.into_iter().take(MAX_REASONS).map(clip).collect();
+    if more > 0 {
+        out.push(format!("{more} more reasons not shown"));
+    }
+    out
+}
+
 fn too_large() -> String {
     format!("answer is larger than {MAX_JWKS_BYTES} bytes")
 }
@@ -218,7 +246,7 @@ pub fn parse_cluster_keys(body: &[u8]) -> Result<(Vec<IssuerJwk>, Vec<String>), 
             }
         }));
     }
-    Ok((valid, rejected))
+    Ok((valid, bounded(rejected)))
 }
 
 /// Parses a JWKS into valid keys and one reason per ignored key. An answer
@@ -257,7 +285,7 @@ pub fn parse_jwks(body: &[u8]) -> Result<(Vec<Jwk>, Vec<String>), String> {
             },
         }
     }
-    Ok((valid, rejected))
+    Ok((valid, bounded(rejected)))
 }
 
 #[cfg(test)]
@@ -368,5 +396,40 @@ mod tests {
             rejected[0].starts_with("3 more keys ignored"),
             "{rejected:?}"
         );
+    }
+
+    #[test]
+    fn peer_input_in_reasons_is_clipped_and_counted() {
+        // A 200,000-character kid with CR/LF, a huge `use`, an issuer name of
+        // 100,000 characters, and more bad keys than reasons are kept.
+        let long_kid = format!("evil\r\nFORGED {}", "k".repeat(200_000));
+        let mut keys = vec![json!({"kty": "RSA", "kid": long_kid, "n": "AA", "e": "AQAB"})];
+        keys.push(
+            json!({"kty": "RSA", "kid": "u", "use": "x".repeat(100_000), "n": "AA", "e": "AQAB"}),
+        );
+        keys.extend((0..50).map(|i| json!({"kty": "RSA", "kid": format!("bad{i}")})));
+        let body = json!({"issuers": {"": {"keys": keys}, "n".repeat(100_000): {"keys": []}}});
+        let (valid, rejected) = parse_cluster_keys(body.to_string().as_bytes()).unwrap();
+        assert!(valid.is_empty());
+        assert_eq!(rejected.len(), MAX_REASONS + 1, "{rejected:#?}");
+        for r in &rejected {
+            assert!(
+                r.chars().count() <= MAX_REASON_CHARS + 40,
+                "{} chars",
+                r.len()
+            );
+            assert!(!r.contains(['\r', '\n']), "{r:?}");
+        }
+        assert!(
+            rejected[0].starts_with("key evil\\r\\nFORGED kkk"),
+            "{}",
+            &rejected[0][..40]
+        );
+        assert!(
+            rejected[0].ends_with("characters in all)"),
+            "{}",
+            rejected[0]
+        );
+        assert!(rejected.last().unwrap().ends_with("more reasons not shown"));
     }
 }

@@ -145,7 +145,10 @@ impl Refresher {
                 })
                 .collect();
             self.keys.set_peer_keys(peer_keys.clone());
-            tracing::info!(peer_kids = ?kids, "serving new merged JWKS");
+            // Peer-chosen kids (up to 256 characters each): name a few, count all.
+            let count = kids.len();
+            let kids: Vec<&String> = kids.iter().take(16).collect();
+            tracing::info!(peer_keys = count, peer_kids = ?kids, "serving new merged JWKS");
             self.served = peer_keys;
         }
         self.rounds += 1;

@@ -3,20 +3,22 @@
 //! Sits on top of the issuer core ([`crate::issuer`]) and depends on it,
 //! never the reverse: [`router`] assembles one sub-router per area
 //! ([`routes`]), each handler extracts ([`extract`]), calls the core and
-//! maps the result ([`error`]). Every issuer route exists twice: at the root
-//! (the root issuer) and under `/{issuer}` (named issuers).
+//! maps the result ([`error`]). Every issuer route exists three times: at
+//! the root (the root issuer), under `/{issuer}` (named issuers) and under
+//! `/realms/{issuer}` (Keycloak issuers); each profile's own paths are
+//! registered once for the profiles that have them ([`routes::profile`]).
 
 pub mod error;
 pub mod extract;
 pub mod routes;
 pub mod state;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::MethodRouter;
+use axum::{Extension, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -25,6 +27,7 @@ pub use error::ApiError;
 pub use state::{AppState, BODY_LIMIT, SharedState};
 
 use crate::issuer::paths;
+use crate::issuer::registry::At;
 
 /// Response header on every answer, so a consumer can detect a mock-idp
 /// (see `docs/production-safety.md`).
@@ -32,16 +35,34 @@ pub const MARKER_HEADER: &str = "x-mock-idp";
 /// Value of [`MARKER_HEADER`].
 pub const MARKER_VALUE: &str = "dev-only";
 
-/// Registers `route` at `path` for the root issuer and at `/{issuer}{path}`
-/// for named issuers.
+/// Registers `route` at `path` for the root issuer, at `/{issuer}{path}`
+/// for named issuers and at `/realms/{issuer}{path}` for Keycloak ones
+/// (the extractor [`extract::Iss`] refuses an issuer at the other mount).
 pub fn issuer_route(
     router: Router<SharedState>,
     path: &str,
     route: MethodRouter<SharedState>,
 ) -> Router<SharedState> {
-    router
-        .route(path, route.clone())
-        .route(&format!("/{{{}}}{path}", extract::ISSUER_PARAM), route)
+    let router = router.route(path, route.clone());
+    let router = mounted_route(router, path, route.clone(), At::Named);
+    mounted_route(router, path, route, At::Realm)
+}
+
+/// Registers `route` at `path` under the named-issuer mount `at` only.
+pub fn mounted_route(
+    router: Router<SharedState>,
+    path: &str,
+    route: MethodRouter<SharedState>,
+    at: At,
+) -> Router<SharedState> {
+    let prefix = match at {
+        At::Named => "",
+        At::Realm => paths::REALMS,
+    };
+    router.route(
+        &format!("{prefix}/{{{}}}{path}", extract::ISSUER_PARAM),
+        route.layer(Extension(extract::MountAt(at))),
+    )
 }
 
 /// The whole HTTP application.
@@ -55,6 +76,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::userinfo::router())
         .merge(routes::introspect::router())
         .merge(routes::server::router())
+        .merge(routes::profile::router())
         .merge(routes::admin_keys::router())
         .merge(routes::workbench::router())
         .merge(routes::admin_users::router())

@@ -442,9 +442,14 @@ impl Issuer {
     /// again), so this only validates `post_logout_redirect_uri`: with clients
     /// configured it must be one of the client's `post_logout_redirect_uris` or
     /// `redirect_uris` (the client from `client_id` or the `id_token_hint`'s
-    /// `aud`; any registered client's when neither is given).
+    /// `aud`; any registered client's when neither is given). Auth0's
+    /// `returnTo` is read as `post_logout_redirect_uri`.
     pub fn logout_redirect(&self, form: &Form) -> Result<Option<String>, String> {
-        let Some(uri) = form.non_empty("post_logout_redirect_uri") else {
+        // `returnTo`: Auth0's name for it (`/v2/logout`).
+        let Some(uri) = form
+            .non_empty("post_logout_redirect_uri")
+            .or_else(|| form.non_empty("returnTo"))
+        else {
             return Ok(None);
         };
         check_redirect_syntax(uri, "post_logout_redirect_uri")?;

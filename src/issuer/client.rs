@@ -18,6 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::{Form, Issuer, OAuthError};
 use crate::clients::{ClientConfig, Clients, GrantType};
+use crate::profiles::ClientRef;
 
 /// `client_id` of the built-in public client of the workbench page.
 pub const WORKBENCH_CLIENT_ID: &str = "workbench";
@@ -119,6 +120,20 @@ pub struct Client {
     pub id: String,
     /// The registration, when clients are registered.
     pub registration: Option<Arc<ClientConfig>>,
+}
+
+impl Client {
+    /// The client as a profile sees it.
+    pub fn profile_ref(&self) -> ClientRef<'_> {
+        ClientRef {
+            id: &self.id,
+            // Open mode cannot tell; a registered client has a secret or not.
+            confidential: self
+                .registration
+                .as_ref()
+                .is_none_or(|r| r.client_secret.is_some()),
+        }
+    }
 }
 
 /// Authenticates the client by Basic credentials or form fields against
@@ -354,9 +369,13 @@ mod tests {
         //! authorization request, code, token exchange.
         use super::*;
         use crate::issuer::authorize::AuthorizeOutcome;
-        use crate::issuer::{Settings, TokenResponse, testing};
+        use crate::issuer::{RequestCtx, Settings, TokenResponse, testing};
 
         const BASE: &str = "http://127.0.0.1:8081";
+        const RC: RequestCtx<'static> = RequestCtx {
+            base: BASE,
+            origin: None,
+        };
         // RFC 7636 appendix B.
         const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -429,7 +448,7 @@ mod tests {
                 ("code_verifier", VERIFIER),
             ])
             .unwrap();
-            issuer.token(BASE, None, &form(&body))
+            issuer.token(&RC, None, &form(&body))
         }
 
         #[test]
@@ -487,7 +506,7 @@ mod tests {
                     tokens.refresh_token.unwrap()
                 );
                 assert!(
-                    issuer.token(BASE, None, &form(&refresh)).is_ok(),
+                    issuer.token(&RC, None, &form(&refresh)).is_ok(),
                     "strict={strict}"
                 );
                 // The verifier is checked: a code exchanged without it fails.
@@ -495,7 +514,7 @@ mod tests {
                 let code = param(&url, "code").unwrap();
                 let e = issuer
                     .token(
-                        BASE,
+                        &RC,
                         None,
                         &form(&format!(
                             "grant_type=authorization_code&client_id=workbench&code={code}&redirect_uri={page}"
@@ -545,7 +564,7 @@ mod tests {
                 for grant in ["password&username=alice", "client_credentials"] {
                     let e = issuer
                         .token(
-                            BASE,
+                            &RC,
                             None,
                             &form(&format!("grant_type={grant}&client_id=workbench")),
                         )
@@ -570,7 +589,7 @@ mod tests {
             assert!(message.contains("unknown client \"mallory\""), "{message}");
             let e = issuer
                 .token(
-                    BASE,
+                    &RC,
                     None,
                     &form("grant_type=authorization_code&client_id=mallory&code=x"),
                 )
@@ -598,7 +617,7 @@ mod tests {
             assert!(message.contains("is not registered"), "{message}");
             let e = issuer
                 .token(
-                    BASE,
+                    &RC,
                     None,
                     &form("grant_type=refresh_token&client_id=workbench&refresh_token=x"),
                 )

@@ -17,6 +17,8 @@
 //! - [`inspect`]: userinfo, introspection (RFC 7662), revocation (RFC 7009).
 //! - [`discovery`]: the OpenID Connect / RFC 8414 metadata document.
 //! - [`paths`]: endpoint paths, shared by the router and discovery.
+//! - [`profile`]: what an issuer's profile adds: realm document, Google's
+//!   X.509 certificates, persona-backed userinfo claims.
 //! - [`pkce`], [`spent`], [`clock`]: RFC 7636, replay protection, time.
 //! - [`registry`]: the root issuer, named issuers, names, federation input.
 
@@ -31,13 +33,15 @@ pub mod grant;
 pub mod inspect;
 pub mod paths;
 pub mod pkce;
+pub mod profile;
 pub mod registry;
 pub mod spent;
 pub mod variant;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
 
@@ -52,6 +56,7 @@ use crate::jwt;
 use crate::keys::persist::{self, Outcome, PersistError};
 use crate::keys::{self, Alg, KeyError, KeyStore, KidPolicy, SigningKey};
 use crate::metrics::{TokenCounters, TokenSource};
+use crate::profiles::{ClientRef, DefaultIss, Profile, ProfileOptions, ProfileSettings, TokenKind};
 
 /// An issuer's resolved settings (the root's from the flags, a named
 /// issuer's from `issuers:` over the root's).
@@ -71,10 +76,47 @@ pub struct Settings {
     pub keys_dir: Option<PathBuf>,
     /// Bound of the spent-`jti` set (`REPLAY_CAPACITY`).
     pub replay_capacity: usize,
+    /// Claim shape, paths and discovery (`PROFILE` / `profile`).
+    pub profile: Profile,
+    /// Default `azp` of Clerk session tokens (`AUTHORIZED_PARTY`).
+    pub authorized_party: Option<String>,
+    /// Profile settings: Auth0 `claims_namespace`, Entra `tenant_id`,
+    /// Cognito region.
+    pub profile_options: ProfileOptions,
     /// Default signing algorithm (`alg`, `ALG` for the root).
     pub alg: Alg,
     /// The HS256 secret (`hs256_secret`, `HS256_SECRET` for the root).
     pub hs256_secret: Option<Secret>,
+}
+
+/// What a request brings to the core besides its parameters: the
+/// external base URL the client used (scheme and authority, no trailing
+/// slash) and its `Origin` header (Clerk's `azp` fallback).
+#[derive(Clone, Copy, Debug)]
+pub struct RequestCtx<'a> {
+    /// `PUBLIC_URL`, or the base URL from the request.
+    pub base: &'a str,
+    /// The request's `Origin` header, when it names an origin.
+    pub origin: Option<&'a str>,
+}
+
+impl<'a> RequestCtx<'a> {
+    /// A context with `base` and no `Origin`.
+    pub fn new(base: &'a str) -> Self {
+        RequestCtx { base, origin: None }
+    }
+}
+
+/// How a token is issued, besides what the request asks: access, ID or
+/// client token, the client of a grant, the id shared by one grant's tokens.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Issue<'a> {
+    /// Access, ID or client token.
+    pub kind: TokenKind,
+    /// The OAuth client of a grant.
+    pub client: Option<ClientRef<'a>>,
+    /// An id shared by the tokens of one grant (Keycloak `sid`, ...).
+    pub session: Option<&'a str>,
 }
 
 /// A secret string that never reaches `Debug` or a log.
@@ -145,6 +187,12 @@ pub enum KeySetupError {
 pub struct Issuer {
     settings: Settings,
     mount: String,
+    /// The `iss` when it does not depend on the request's URL.
+    fixed_iss: Option<String>,
+    /// Resolved profile settings (tenant, region, namespace).
+    profile_settings: ProfileSettings,
+    /// Google's X.509 certificates by kid, made once per key.
+    certs: Mutex<BTreeMap<String, String>>,
     keys: KeyStore,
     key_ready: tokio::sync::OnceCell<()>,
     users: RwLock<Arc<Users>>,
@@ -165,15 +213,27 @@ impl Issuer {
     /// An issuer with `settings`, personas and clients; its key is created
     /// by [`Issuer::ready`] (or [`Issuer::prepare_key_blocking`]).
     pub fn new(settings: Settings, users: Users, clients: Clients) -> Self {
+        let shape = settings.profile.shape();
         let mount = if settings.name.is_empty() {
             String::new()
+        } else if shape.realm_mounted() {
+            format!("{}/{}", paths::REALMS, settings.name)
         } else {
             format!("/{}", settings.name)
+        };
+        let profile_settings = ProfileSettings::resolve(&settings.name, &settings.profile_options);
+        let fixed_iss = match (&settings.issuer, shape.default_iss(&profile_settings)) {
+            (Some(fixed), _) => Some(fixed.clone()),
+            (None, DefaultIss::Fixed(iss)) => Some(iss),
+            (None, DefaultIss::Mount { .. }) => None,
         };
         Issuer {
             spent: spent::SpentJtis::with_capacity(settings.replay_capacity),
             settings,
             mount,
+            fixed_iss,
+            profile_settings,
+            certs: Mutex::new(BTreeMap::new()),
             keys: KeyStore::empty(),
             key_ready: tokio::sync::OnceCell::new(),
             users: RwLock::new(Arc::new(users)),
@@ -198,17 +258,39 @@ impl Issuer {
         &self.settings
     }
 
-    /// Where its endpoints live, relative to the server root (`""`, `/{name}`).
+    /// Where its endpoints live, relative to the server root (`""`,
+    /// `/{name}`, or `/realms/{name}` for a Keycloak issuer).
     pub fn mount(&self) -> &str {
         &self.mount
     }
 
+    /// The profile: claim shape, paths, discovery.
+    pub fn profile(&self) -> Profile {
+        self.settings.profile
+    }
+
+    /// The resolved profile settings (tenant id, region, claims namespace).
+    pub fn profile_settings(&self) -> &ProfileSettings {
+        &self.profile_settings
+    }
+
     /// The `iss` of its tokens for a client that reached the server at
-    /// `base` (scheme and authority, no trailing slash).
+    /// `base` (scheme and authority, no trailing slash): the configured
+    /// one, else the profile's default.
     pub fn iss<'a>(&'a self, base: &str) -> Cow<'a, str> {
-        match &self.settings.issuer {
+        match &self.fixed_iss {
             Some(fixed) => Cow::Borrowed(fixed),
-            None => Cow::Owned(format!("{base}{}", self.mount)),
+            None => Cow::Owned(format!("{base}{}{}", self.mount, self.iss_suffix())),
+        }
+    }
+
+    /// `/` for profiles whose `iss` ends with a slash (Auth0), else `""`.
+    fn iss_suffix(&self) -> &'static str {
+        match self.profile().shape().default_iss(&self.profile_settings) {
+            DefaultIss::Mount {
+                trailing_slash: true,
+            } => "/",
+            _ => "",
         }
     }
 
@@ -216,13 +298,14 @@ impl Issuer {
     /// is derived from the request, any `http(s)://<host>{mount}` (the host
     /// a client used to reach the server does not make a token foreign).
     pub fn iss_matches(&self, iss: &str) -> bool {
-        match &self.settings.issuer {
+        match &self.fixed_iss {
             Some(fixed) => iss == fixed,
             None => {
                 let rest = iss
                     .strip_prefix("http://")
                     .or_else(|| iss.strip_prefix("https://"));
-                rest.and_then(|r| r.find('/').map(|i| &r[i..])) == Some(self.mount.as_str())
+                let path = rest.and_then(|r| r.find('/').map(|i| &r[i..]));
+                path.and_then(|p| p.strip_prefix(self.mount.as_str())) == Some(self.iss_suffix())
             }
         }
     }
@@ -448,25 +531,45 @@ impl Issuer {
             .collect()
     }
 
-    /// Builds the claims `req` asks for at `now`, signs them with the active
-    /// key and counts the token under `source`: the one path every access
-    /// token takes (mint and every OAuth grant).
-    pub fn sign_access_token(
+    /// Builds the claims `req` asks for at `now` under this issuer's
+    /// settings (profile, audience, TTL, personas) for `issue`.
+    pub fn build_claims(
         &self,
-        base: &str,
+        rc: &RequestCtx<'_>,
         req: &MintRequest,
-        source: TokenSource,
+        issue: &Issue<'_>,
         now: i64,
-    ) -> Result<(String, Minted), OAuthError> {
+    ) -> Result<Minted, OAuthError> {
         let users = self.users();
-        let iss = self.iss(base);
+        let iss = self.iss(rc.base);
         let ctx = MintContext {
             issuer: &iss,
             audience: self.settings.audience.as_ref(),
             token_ttl: self.settings.token_ttl,
             users: &users,
+            profile: self.settings.profile,
+            kind: issue.kind,
+            client: issue.client,
+            session: issue.session,
+            origin: rc.origin,
+            authorized_party: self.settings.authorized_party.as_deref(),
+            settings: &self.profile_settings,
         };
-        let mut minted = claims::build(req, &ctx, now)?;
+        Ok(claims::build(req, &ctx, now)?)
+    }
+
+    /// Builds the claims `req` asks for at `now`, signs them with the active
+    /// key and counts the token under `source`: the one path every access
+    /// token takes (mint and every OAuth grant).
+    pub fn sign_access_token(
+        &self,
+        rc: &RequestCtx<'_>,
+        req: &MintRequest,
+        issue: &Issue<'_>,
+        source: TokenSource,
+        now: i64,
+    ) -> Result<(String, Minted), OAuthError> {
+        let mut minted = self.build_claims(rc, req, issue, now)?;
         let alg = req.alg.unwrap_or(self.settings.alg);
         let key = self.key_for(alg, now)?;
         let typ = match req.typ.as_deref() {
@@ -488,12 +591,17 @@ impl Issuer {
         }
         let token = match (req.variant, typ) {
             // The hot path: the key's pre-encoded header.
-            (None, None) => jwt::encode(&key, &minted.claims)?,
-            (None, Some(typ)) => jwt::encode_with(
-                &serde_json::json!({"alg": alg.as_str(), "typ": typ, "kid": key.kid()}),
-                &minted.claims,
-                |input| key.sign(input),
-            )?,
+            (None, None) if minted.header.is_empty() => jwt::encode(&key, &minted.claims)?,
+            (None, typ) => {
+                // The profile's header members (Clerk M2M: `cat`).
+                let mut header = serde_json::json!({
+                    "alg": alg.as_str(), "typ": typ.unwrap_or("JWT"), "kid": key.kid()
+                });
+                for (name, value) in minted.header {
+                    header[*name] = serde_json::Value::from(*value);
+                }
+                jwt::encode_with(&header, &minted.claims, |input| key.sign(input))?
+            }
             (Some(v), typ) => variant::encode(v, &key, typ.unwrap_or("JWT"), &minted.claims)?,
         };
         if let Some(exp) = minted.claims.get("exp").and_then(serde_json::Value::as_i64) {
@@ -504,9 +612,18 @@ impl Issuer {
     }
 
     /// `POST /token` without `grant_type`: mints the token `req` asks for.
-    pub fn mint(&self, base: &str, req: &MintRequest) -> Result<TokenResponse, OAuthError> {
-        let (access_token, minted) =
-            self.sign_access_token(base, req, TokenSource::Mint, self.clock.now())?;
+    pub fn mint(
+        &self,
+        rc: &RequestCtx<'_>,
+        req: &MintRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let (access_token, minted) = self.sign_access_token(
+            rc,
+            req,
+            &Issue::default(),
+            TokenSource::Mint,
+            self.clock.now(),
+        )?;
         tracing::debug!(
             issuer = self.name(),
             sub = ?minted.claims.get("sub"),
@@ -586,6 +703,9 @@ pub(crate) mod testing {
             kid: KidPolicy::default(),
             keys_dir: None,
             replay_capacity: 1000,
+            profile: Profile::default(),
+            authorized_party: None,
+            profile_options: ProfileOptions::default(),
             alg: Alg::RS256,
             hs256_secret: None,
         }
@@ -641,12 +761,43 @@ mod tests {
         assert_eq!(named.mount(), "/tenant-a");
     }
 
+    #[test]
+    fn iss_follows_the_profile() {
+        let issuer = |name: &str, profile: Profile| {
+            let mut settings = testing::settings(name, None);
+            settings.profile = profile;
+            Issuer::new(settings, Users::new(), Clients::new())
+        };
+        let a0 = issuer("a0", Profile::Auth0);
+        assert_eq!(a0.iss("http://h:1"), "http://h:1/a0/");
+        assert!(a0.iss_matches("https://other:2/a0/"));
+        assert!(
+            !a0.iss_matches("http://h:1/a0"),
+            "Auth0's iss ends with a slash"
+        );
+        let kc = issuer("kc", Profile::Keycloak);
+        assert_eq!(kc.mount(), "/realms/kc");
+        assert_eq!(kc.iss("http://h:1"), "http://h:1/realms/kc");
+        assert!(kc.iss_matches("http://x/realms/kc") && !kc.iss_matches("http://x/kc"));
+        let g = issuer("g", Profile::Google);
+        assert_eq!(g.iss("http://h:1"), "https://accounts.google.com");
+        assert!(g.iss_matches("https://accounts.google.com") && !g.iss_matches("http://h:1/g"));
+        let mut fixed = testing::settings("g2", Some("https://mine"));
+        fixed.profile = Profile::Google;
+        let fixed = Issuer::new(fixed, Users::new(), Clients::new());
+        assert_eq!(
+            fixed.iss("http://h"),
+            "https://mine",
+            "issuer wins over the profile default"
+        );
+    }
+
     #[tokio::test]
     async fn key_is_created_once_on_first_use() {
         let issuer = Issuer::new(testing::settings("x", None), Users::new(), Clients::new());
         assert!(!issuer.has_key());
         let e = issuer
-            .mint("http://h", &MintRequest::default())
+            .mint(&RequestCtx::new("http://h"), &MintRequest::default())
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::TemporarilyUnavailable);
         let (a, b) = tokio::join!(issuer.ready(), issuer.ready());
@@ -655,7 +806,9 @@ mod tests {
         let kid = issuer.signing_key().unwrap().kid().to_string();
         issuer.ready().await.unwrap();
         assert_eq!(issuer.signing_key().unwrap().kid(), kid, "created once");
-        let token = issuer.mint("http://h", &MintRequest::default()).unwrap();
+        let token = issuer
+            .mint(&RequestCtx::new("http://h"), &MintRequest::default())
+            .unwrap();
         let claims = jwt::verify(
             &token.access_token,
             &issuer.keys().merged(),

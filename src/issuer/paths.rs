@@ -1,7 +1,10 @@
 //! Endpoint paths, typed once and used by both the router and the
 //! discovery document. Issuer paths are relative to the issuer's mount
 //! (`""` for the root issuer, `/{name}` for a named one); server paths
-//! exist at the root only.
+//! exist at the root only. Each profile's own paths are in
+//! [`crate::profiles`] ([`crate::profiles::Shape::paths`]).
+
+use crate::profiles::Profile;
 
 /// Token endpoint (mint and OAuth grants).
 pub const TOKEN: &str = "/token";
@@ -29,6 +32,9 @@ pub const REVOKE: &str = "/revoke";
 pub const LOGOUT: &str = "/logout";
 /// OIDC RP-initiated logout, navikt's name (named issuers' `end_session_endpoint`).
 pub const ENDSESSION: &str = "/endsession";
+
+/// Where Keycloak issuers are mounted: `/realms/{name}`.
+pub const REALMS: &str = "/realms";
 
 /// Every path each issuer serves under its mount.
 pub const ISSUER_PATHS: &[&str] = &[
@@ -108,10 +114,17 @@ pub fn first_segment(path: &str) -> &str {
 /// Whether `name` equals (ignoring ASCII case) the first segment of a root
 /// endpoint, so an issuer of that name would shadow it.
 pub fn is_reserved(name: &str) -> bool {
+    let profile_paths = Profile::ALL
+        .iter()
+        .flat_map(|p| p.shape().paths())
+        .map(|(_, path)| *path);
     ISSUER_PATHS
         .iter()
         .chain(server::ALL)
-        .map(|p| first_segment(p))
+        .copied()
+        .chain(profile_paths)
+        .map(first_segment)
+        .filter(|seg| !seg.is_empty())
         .chain(PLANNED_ROOT_SEGMENTS.iter().copied())
         .any(|seg| seg.eq_ignore_ascii_case(name))
 }
@@ -142,6 +155,15 @@ mod tests {
             "ext-authz",
             "_admin",
             ".well-known",
+            // First segments of profile paths (the root issuer may have any profile).
+            "oauth",
+            "oidc",
+            "v2",
+            "v1",
+            "protocol",
+            "oauth2",
+            "discovery",
+            "v2.0",
         ] {
             assert!(is_reserved(name), "{name} should be reserved");
         }

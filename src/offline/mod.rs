@@ -27,11 +27,11 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::claims::{Audience, MintRequest, Preset, Variant};
+use crate::claims::{Audience, MintRequest, Profile, Variant};
 use crate::cli::{DecodeArgs, JwksArgs, LogFormat, MintArgs, Opts};
 use crate::config::Config;
-use crate::issuer::registry::Registry;
-use crate::issuer::{ErrorCode, Issuer, OAuthError};
+use crate::issuer::registry::{At, Registry};
+use crate::issuer::{ErrorCode, Issuer, OAuthError, RequestCtx};
 use crate::keys::persist::{self, PersistError};
 use crate::keys::{Alg, SigningKey};
 use crate::prod_guard;
@@ -150,7 +150,7 @@ pub fn mint(
     let config = resolve(opts)?;
     let issuer = issuer_with_keys(&config, args.issuer_name.as_deref())?;
     let response = issuer
-        .mint(&base_url(&config), &request)
+        .mint(&RequestCtx::new(&base_url(&config)), &request)
         .map_err(mint_error)?;
     Ok(response.access_token)
 }
@@ -174,7 +174,7 @@ fn resolve(opts: &Opts) -> Result<Config, CmdError> {
 pub fn mint_request(args: &MintArgs) -> Result<MintRequest, CmdError> {
     let preset = match &args.preset {
         Some(name) => Some(
-            serde_json::from_value::<Preset>(Value::String(name.clone()))
+            serde_json::from_value::<Profile>(Value::String(name.clone()))
                 .map_err(|e| CmdError::Usage(format!("--preset: {e}")))?,
         ),
         None => None,
@@ -261,8 +261,14 @@ fn mint_error(e: OAuthError) -> CmdError {
 /// when configured, its HS256 secret. Never creates a key.
 fn issuer_with_keys(config: &Config, name: Option<&str>) -> Result<Arc<Issuer>, CmdError> {
     let registry = Registry::from_config(config);
+    // Wherever the issuer is mounted (Keycloak issuers live under /realms).
+    let at = if registry.profile_at(name, At::Named).shape().realm_mounted() {
+        At::Realm
+    } else {
+        At::Named
+    };
     let issuer = registry
-        .get(name)
+        .get_at(name, at)
         .map_err(|e| CmdError::Usage(format!("--issuer-name: {e}")))?;
     let settings = issuer.settings();
     let alg = settings.alg;
@@ -353,7 +359,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(req.sub.as_deref(), Some("u1"));
-        assert_eq!(req.preset, Some(Preset::Plain));
+        assert_eq!(req.preset, Some(Profile::Plain));
         assert_eq!(req.aud, Some(Audience::One("a".into())));
         assert_eq!(req.expires_in, Some(-600));
         let claims = req.claims.unwrap();
@@ -404,7 +410,7 @@ mod tests {
                     preset: Some("okta".into()),
                     ..args()
                 },
-                "--preset: unknown variant `okta`",
+                "--preset: unknown profile \"okta\"; the profiles are: clerk",
             ),
             (
                 "claims not JSON",

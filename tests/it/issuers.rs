@@ -121,7 +121,8 @@ async fn configured_issuers_have_their_own_settings_keys_and_discovery() {
             );
         }
     }
-    assert_eq!(doc["jwks_uri"], app.url("/team-a/jwks"));
+    // The clerk profile's JWKS path (CONTRACT "Profiles"); /jwks is served too.
+    assert_eq!(doc["jwks_uri"], app.url("/team-a/.well-known/jwks.json"));
     assert_eq!(doc["end_session_endpoint"], app.url("/team-a/endsession"));
     let via_discovery: JwkSet = app.get_as(doc["jwks_uri"].as_str().unwrap()).await;
     assert!(via_discovery.find(&kid).is_some());
@@ -160,7 +161,10 @@ async fn dynamic_issuers_are_created_on_first_use_and_names_are_checked() {
     let entry = &list["issuers"][1];
     assert_eq!(entry["iss"], app.url("/brand-new"));
     assert_eq!(entry["mount"], "/brand-new");
-    assert_eq!(entry["jwks_uri"], app.url("/brand-new/jwks"));
+    assert_eq!(
+        entry["jwks_uri"],
+        app.url("/brand-new/.well-known/jwks.json")
+    );
     assert_eq!(
         entry["discovery"],
         app.url("/brand-new/.well-known/openid-configuration")

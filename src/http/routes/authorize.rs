@@ -1,7 +1,8 @@
 //! The browser endpoints of each issuer: `GET`/`POST <mount>/authorize`
 //! (the authorization request: a login page, or an instant redirect with
 //! `login_hint`), `POST <mount>/authorize/login` (the login page's submit)
-//! and `GET <mount>/logout` / `<mount>/endsession` (RP-initiated logout).
+//! and `GET`/`POST <mount>/logout` / `<mount>/endsession` (RP-initiated
+//! logout; `POST` with a refresh token ends that session, as Keycloak's).
 //! The decisions are the issuer core's; this only renders them.
 
 use axum::Router;
@@ -12,7 +13,7 @@ use axum::routing::{get, post};
 
 use super::{login_page, no_store};
 use crate::http::error::ApiError;
-use crate::http::extract::{BaseUrl, Body, Iss};
+use crate::http::extract::{BaseUrl, Basic, Body, Iss};
 use crate::http::{SharedState, issuer_route};
 use crate::issuer::authorize::AuthorizeOutcome;
 use crate::issuer::{Form, Issuer, paths};
@@ -26,7 +27,7 @@ pub fn router() -> Router<SharedState> {
     );
     router = issuer_route(router, paths::AUTHORIZE_LOGIN, post(authorize_login_post));
     for path in [paths::LOGOUT, paths::ENDSESSION] {
-        router = issuer_route(router, path, get(logout_get));
+        router = issuer_route(router, path, get(logout_get).post(logout_post));
     }
     router.layer(no_store())
 }
@@ -169,14 +170,41 @@ pub async fn authorize_login_post(
 }
 
 /// `GET <mount>/logout`: redirect to a valid `post_logout_redirect_uri`
-/// (with `state`), or show a signed-out page.
+/// (with `state`; Auth0's `returnTo` too), or show a signed-out page.
 pub async fn logout_get(Iss(issuer): Iss, RawQuery(query): RawQuery) -> BrowserResponse {
     let form = match Form::parse(query.unwrap_or_default().as_bytes(), "the request") {
         Ok(form) => form,
         Err(e) => return bad_encoding(e),
     };
-    match issuer.logout_redirect(&form) {
-        Ok(Some(url)) => BrowserResponse::Found(url),
+    logout_page(&issuer, &form, BrowserResponse::Found)
+}
+
+/// `POST <mount>/logout`: with a `refresh_token`, a client ends that
+/// session (Keycloak; 204 No Content); otherwise the RP-initiated logout
+/// of `GET` with the parameters in the form body (303 to the client).
+pub async fn logout_post(
+    Iss(issuer): Iss,
+    Basic(basic): Basic,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let form = match Form::parse(&body, "the request") {
+        Ok(form) => form,
+        Err(e) => return Ok(bad_encoding(e).into_response()),
+    };
+    if form.has("refresh_token") {
+        issuer.logout_refresh_token(basic.as_ref(), &form)?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(logout_page(&issuer, &form, BrowserResponse::SeeOther).into_response())
+}
+
+fn logout_page(
+    issuer: &Issuer,
+    form: &Form,
+    redirect: fn(String) -> BrowserResponse,
+) -> BrowserResponse {
+    match issuer.logout_redirect(form) {
+        Ok(Some(url)) => redirect(url),
         Ok(None) => BrowserResponse::Page(StatusCode::OK, login_page::logged_out()),
         Err(message) => BrowserResponse::Page(StatusCode::BAD_REQUEST, login_page::error(&message)),
     }

@@ -13,7 +13,8 @@ use serde_json::{Map, Value, json};
 use crate::http::SharedState;
 use crate::http::extract::BaseUrl;
 use crate::issuer::Issuer;
-use crate::issuer::paths::{self, server};
+use crate::issuer::paths::server;
+use crate::profiles::Endpoint;
 
 /// Routes of this area.
 pub fn router() -> Router<SharedState> {
@@ -58,20 +59,16 @@ pub fn issuers_doc(state: &SharedState, base: &str) -> Value {
 
 /// One issuer's entry in the `GET /issuers` document.
 pub fn issuer_entry(issuer: &Issuer, base: &str) -> Value {
-    let url = |path: &str| format!("{base}{}{path}", issuer.mount());
-    let jwks = if issuer.is_root() {
-        paths::JWKS_WELL_KNOWN
-    } else {
-        paths::JWKS
-    };
+    let url =
+        |endpoint: Endpoint| format!("{base}{}{}", issuer.mount(), issuer.endpoint_path(endpoint));
     json!({
         "name": issuer.name(),
         "iss": issuer.iss(base),
-        "profile": "clerk",
+        "profile": issuer.profile(),
         "mount": if issuer.is_root() { "/" } else { issuer.mount() },
-        "discovery": url(paths::DISCOVERY),
-        "jwks_uri": url(jwks),
-        "token_endpoint": url(paths::TOKEN),
+        "discovery": url(Endpoint::Discovery),
+        "jwks_uri": url(Endpoint::Jwks),
+        "token_endpoint": url(Endpoint::Token),
         "kids": issuer.keys().merged().kids(),
     })
 }

@@ -1,5 +1,6 @@
-//! `POST /token` (and `/{issuer}/token`): mint a token from a JSON body, an
-//! empty body, a query string or a form without `grant_type`; a form with
+//! `POST /token` (and `/{issuer}/token`, and each profile's token path):
+//! mint a token from a JSON body, an empty body, a query string or a form
+//! without `grant_type`; a form (or, as Auth0 accepts, a JSON object) with
 //! `grant_type` is the OAuth 2.0 token endpoint (RFC 6749 §3.2).
 
 use axum::extract::RawQuery;
@@ -11,7 +12,7 @@ use serde_json::{Map, Value};
 use super::{no_cache_pragma, no_store};
 use crate::claims::MintRequest;
 use crate::http::error::ApiError;
-use crate::http::extract::{BaseUrl, Basic, Body, Iss, content_type};
+use crate::http::extract::{Basic, Body, Ctx, Iss, content_type};
 use crate::http::{SharedState, issuer_route};
 use crate::issuer::{Form, TokenResponse, paths};
 
@@ -31,7 +32,7 @@ pub async fn variants_get(Iss(_): Iss) -> Json<serde_json::Value> {
 /// `POST /token`.
 pub async fn token_post(
     Iss(issuer): Iss,
-    BaseUrl(base): BaseUrl,
+    ctx: Ctx,
     Basic(basic): Basic,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -42,9 +43,9 @@ pub async fn token_post(
             if let Some(alg) = req.alg {
                 issuer.ensure_alg(alg).await?;
             }
-            issuer.mint(&base, &req)?
+            issuer.mint(&ctx.core(), &req)?
         }
-        TokenRequest::Grant(form) => issuer.token(&base, basic.as_ref(), &form)?,
+        TokenRequest::Grant(form) => issuer.token(&ctx.core(), basic.as_ref(), &form)?,
     };
     Ok(Json(response))
 }
@@ -54,7 +55,7 @@ pub async fn token_post(
 pub enum TokenRequest {
     /// Mint a token (JSON, query string, empty body, form without `grant_type`).
     Mint(Box<MintRequest>),
-    /// An OAuth grant (form with `grant_type`).
+    /// An OAuth grant (form, or JSON object, with `grant_type`).
     Grant(Form),
 }
 
@@ -77,6 +78,9 @@ impl TokenRequest {
                         json_type(&value)
                     )));
                 };
+                if object.contains_key("grant_type") {
+                    return Ok(TokenRequest::Grant(json_form(object)));
+                }
                 fields.extend(object);
             }
             BodyKind::Form => {
@@ -177,6 +181,24 @@ fn string_fields(form: Form) -> Result<Map<String, Value>, ApiError> {
         }
     }
     Ok(fields)
+}
+
+/// A JSON token request (Auth0's `/oauth/token` takes one) as form
+/// fields: strings as they are, numbers and booleans as text, objects and
+/// arrays (`claims`) as JSON text; `null` fields are left out.
+fn json_form(object: Map<String, Value>) -> Form {
+    let pairs = object
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let text = match value {
+                Value::Null => return None,
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            Some((name, text))
+        })
+        .collect();
+    Form::new(pairs)
 }
 
 fn json_type(v: &Value) -> &'static str {
