@@ -1,7 +1,8 @@
 //! Criterion micro-benchmarks of the hot paths without TCP: building claims,
 //! signing (key parsed once), the whole mint, minting through the issuer core
 //! for the root and a named issuer, minting under every profile (one issuer
-//! each, the same full persona), and serving the JWKS through the router.
+//! each, the same full persona), serving the JWKS through the router, and
+//! what the test controls (faults check, request ledger) add to `POST /token`.
 //! Run: `cargo bench --bench mint` (`-- _profile` for the profiles: claims
 //! alone, then the whole mint).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -106,6 +107,75 @@ fn bench_issuers(c: &mut Criterion) {
     }
 }
 
+/// `POST /token` through the whole router (faults check and ledger on)
+/// against the token route alone, and the controls' own work per request,
+/// in the same run (docs/performance.md, "Test controls").
+fn bench_controls(c: &mut Criterion) {
+    use mock_idp::issuer::controls::TokenFacts;
+    use mock_idp::issuer::controls::ledger::Observed;
+    use mock_idp::issuer::paths::Endpoint;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let users =
+        parse_users("alice: {sub: user_alice, org_id: org_1, org_role: admin, org_slug: acme}")
+            .unwrap();
+    let state = server::load_state(Config {
+        users,
+        ..Config::default()
+    })
+    .unwrap();
+    let body = serde_json::to_vec(&json!({
+        "user": "alice",
+        "claims": {"email": "alice@example.com", "roles": ["admin", "qa"]}
+    }))
+    .unwrap();
+    let post = |router: &axum::Router| {
+        let request = Request::post("/token")
+            .header("content-type", "application/json")
+            .body(Body::from(body.clone()))
+            .unwrap();
+        runtime.block_on(async {
+            let res = router.clone().oneshot(request).await.unwrap();
+            assert_eq!(res.status(), 200);
+            black_box(res)
+        })
+    };
+    let full = http::router(state.clone());
+    let bare = http::routes::token::router().with_state(state.clone());
+    c.bench_function("token_post_via_router", |b| b.iter(|| post(&full)));
+    c.bench_function("token_post_route_only", |b| b.iter(|| post(&bare)));
+    // Criterion may have been told to run only some benches: one request of
+    // our own proves the measured router records into the ledger.
+    post(&full);
+    assert!(
+        !state.issuers.root().ledger().is_empty(),
+        "the ledger recorded"
+    );
+
+    let root = state.issuers.root().clone();
+    let token = root
+        .mint(&RequestCtx::new("http://h"), &request())
+        .unwrap()
+        .access_token;
+    c.bench_function("controls_per_token_request", |b| {
+        b.iter(|| {
+            assert!(root.faults().strike(Endpoint::Token).is_none());
+            let facts = TokenFacts::from_access_token(black_box(&token));
+            root.ledger().record(&Observed {
+                unix_ms: 1_700_000_000_000,
+                method: "POST",
+                path: "/token",
+                query: None,
+                status: 200,
+                facts: Some(&facts),
+                duration: std::time::Duration::from_micros(300),
+            });
+        })
+    });
+}
+
 /// A persona with every mapping field, so each profile has all of its work to do.
 const FULL_PERSONA: &str = "alice: {sub: user_alice, email: alice@acme.example, name: Alice Liddell, \
     given_name: Alice, family_name: Liddell, username: alice, roles: [admin, editor], \
@@ -171,5 +241,11 @@ fn bench_profiles(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_mint, bench_issuers, bench_profiles);
+criterion_group!(
+    benches,
+    bench_mint,
+    bench_issuers,
+    bench_profiles,
+    bench_controls
+);
 criterion_main!(benches);

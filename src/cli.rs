@@ -295,4 +295,15 @@ pub struct Opts {
     /// issuer name's `<region>_` prefix, else us-east-1].
     #[arg(long, env = "COGNITO_REGION", global = true, value_name = "REGION")]
     pub cognito_region: Option<String>,
+    /// Bearer token every `<issuer>/_admin` call must present
+    /// (`Authorization: Bearer <token>`); token minting stays open
+    /// [default: unset, the test controls are open].
+    #[arg(
+        long,
+        env = "ADMIN_TOKEN",
+        global = true,
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<crate::issuer::Secret>,
 }

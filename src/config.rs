@@ -124,6 +124,9 @@ pub struct Config {
     pub alg: Alg,
     /// The root issuer's HS256 secret (`HS256_SECRET`).
     pub hs256_secret: Option<Secret>,
+    /// Bearer token the test controls (`_admin`) require (`ADMIN_TOKEN`);
+    /// `None` = open. Its `Debug` is `<hidden>`.
+    pub admin_token: Option<Secret>,
 }
 
 /// A named issuer from the config file, resolved: every setting it gives
@@ -234,6 +237,7 @@ impl Default for Config {
             cognito_region: None,
             alg: Alg::RS256,
             hs256_secret: None,
+            admin_token: None,
         }
     }
 }
@@ -410,6 +414,8 @@ pub struct FileConfig {
     pub alg: Option<Alg>,
     /// See [`Config::hs256_secret`].
     pub hs256_secret: Option<Secret>,
+    /// See [`Config::admin_token`].
+    pub admin_token: Option<Secret>,
     /// Where the file is (relative paths in it are resolved against its directory).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -772,6 +778,12 @@ impl Config {
             cognito_region,
             alg,
             hs256_secret,
+            // An empty ADMIN_TOKEN= is "not set": it never turns off a file's token.
+            admin_token: opts
+                .admin_token
+                .clone()
+                .filter(|t| !t.0.is_empty())
+                .or(file.admin_token.filter(|t| !t.0.is_empty())),
         })
     }
 }
@@ -1190,6 +1202,44 @@ mod tests {
         assert!(
             e.contains("missing.yaml") && e.contains("CONFIG_FILE"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn admin_token_flag_over_file_empty_is_unset_and_debug_hides_it() {
+        let f = || file("admin_token: from-file-t0ken\n");
+        let c = Config::from_layers(&Opts::default(), f()).unwrap();
+        assert_eq!(
+            c.admin_token.as_ref().map(|t| t.0.as_str()),
+            Some("from-file-t0ken")
+        );
+        let flag = opts(|o| o.admin_token = Some(Secret("flag-t0ken".to_string())));
+        let c = Config::from_layers(&flag, f()).unwrap();
+        assert!(
+            c.admin_token
+                .as_ref()
+                .is_some_and(|t| t.matches("flag-t0ken"))
+        );
+        assert!(
+            !c.admin_token
+                .as_ref()
+                .is_some_and(|t| t.matches("flag-t0ke"))
+        );
+        for shown in [format!("{c:?}"), format!("{flag:?}"), format!("{:?}", f())] {
+            assert!(!shown.contains("t0ken"), "{shown}");
+            assert!(shown.contains("admin_token: Some(<hidden>)"), "{shown}");
+        }
+        let empty = opts(|o| o.admin_token = Some(Secret(String::new())));
+        assert!(
+            Config::from_layers(&empty, FileConfig::default())
+                .unwrap()
+                .admin_token
+                .is_none()
+        );
+        let c = Config::from_layers(&empty, f()).unwrap();
+        assert!(
+            c.admin_token.is_some_and(|t| t.matches("from-file-t0ken")),
+            "file token kept"
         );
     }
 

@@ -7,7 +7,10 @@
 //! the root (the root issuer), under `/{issuer}` (named issuers) and under
 //! `/realms/{issuer}` (Keycloak issuers); each profile's own paths are
 //! registered once for the profiles that have them ([`routes::profile`]).
+//! [`controls`] applies injected faults and records each issuer request
+//! in its ledger.
 
+pub mod controls;
 pub mod error;
 pub mod extract;
 pub mod routes;
@@ -77,12 +80,16 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::introspect::router())
         .merge(routes::server::router())
         .merge(routes::profile::router())
-        .merge(routes::admin_keys::router())
+        .merge(routes::admin::router(state.clone()))
         .merge(routes::workbench::router())
-        .merge(routes::admin_users::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), track_latency))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // After the fallbacks, so 404s and 405s reach the ledger too.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            controls::controls,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors)
         .layer(TraceLayer::new_for_http())

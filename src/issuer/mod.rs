@@ -20,12 +20,15 @@
 //! - [`profile`]: what an issuer's profile adds: realm document, Google's
 //!   X.509 certificates, persona-backed userinfo claims.
 //! - [`pkce`], [`spent`], [`clock`]: RFC 7636, replay protection, time.
+//! - [`controls`]: test controls (`/_admin`): runtime personas and clients,
+//!   faults, the request ledger, reset.
 //! - [`registry`]: the root issuer, named issuers, names, federation input.
 
 pub mod artifacts;
 pub mod authorize;
 pub mod client;
 pub mod clock;
+pub mod controls;
 pub mod discovery;
 pub mod error;
 pub mod form;
@@ -76,6 +79,9 @@ pub struct Settings {
     pub keys_dir: Option<PathBuf>,
     /// Bound of the spent-`jti` set (`REPLAY_CAPACITY`).
     pub replay_capacity: usize,
+    /// Entries of the request ledger (`/_admin/requests`): 1000, 100 for a
+    /// dynamic issuer (a server may have up to a thousand of those).
+    pub ledger_capacity: usize,
     /// Claim shape, paths and discovery (`PROFILE` / `profile`).
     pub profile: Profile,
     /// Default `azp` of Clerk session tokens (`AUTHORIZED_PARTY`).
@@ -128,6 +134,20 @@ impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(Secret(s.to_string()))
+    }
+}
+
+impl Secret {
+    /// Whether `given` equals the secret. Compares SHA-256 digests in
+    /// constant time, so neither the content nor the length leaks by timing
+    /// (`ADMIN_TOKEN`).
+    pub fn matches(&self, given: &str) -> bool {
+        use aws_lc_rs::digest::{SHA256, digest};
+        let (a, b) = (
+            digest(&SHA256, self.0.as_bytes()),
+            digest(&SHA256, given.as_bytes()),
+        );
+        aws_lc_rs::constant_time::verify_slices_are_equal(a.as_ref(), b.as_ref()).is_ok()
     }
 }
 
@@ -200,6 +220,7 @@ pub struct Issuer {
     spent: spent::SpentJtis,
     clock: Clock,
     counters: TokenCounters,
+    controls: controls::Controls,
 }
 
 fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {
@@ -221,12 +242,14 @@ impl Issuer {
         } else {
             format!("/{}", settings.name)
         };
+        let (users, clients) = (Arc::new(users), Arc::new(clients));
         let profile_settings = ProfileSettings::resolve(&settings.name, &settings.profile_options);
         let fixed_iss = match (&settings.issuer, shape.default_iss(&profile_settings)) {
             (Some(fixed), _) => Some(fixed.clone()),
             (None, DefaultIss::Fixed(iss)) => Some(iss),
             (None, DefaultIss::Mount { .. }) => None,
         };
+        let ledger_capacity = settings.ledger_capacity;
         Issuer {
             spent: spent::SpentJtis::with_capacity(settings.replay_capacity),
             settings,
@@ -236,8 +259,14 @@ impl Issuer {
             certs: Mutex::new(BTreeMap::new()),
             keys: KeyStore::empty(),
             key_ready: tokio::sync::OnceCell::new(),
-            users: RwLock::new(Arc::new(users)),
-            clients: RwLock::new(Arc::new(clients)),
+            // The startup state `reset_controls` returns to.
+            controls: controls::Controls::new(
+                Arc::clone(&users),
+                Arc::clone(&clients),
+                ledger_capacity,
+            ),
+            users: RwLock::new(users),
+            clients: RwLock::new(clients),
             clock: Clock::default(),
             counters: TokenCounters::default(),
         }
@@ -703,6 +732,7 @@ pub(crate) mod testing {
             kid: KidPolicy::default(),
             keys_dir: None,
             replay_capacity: 1000,
+            ledger_capacity: controls::ledger::CAPACITY,
             profile: Profile::default(),
             authorized_party: None,
             profile_options: ProfileOptions::default(),

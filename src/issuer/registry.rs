@@ -20,6 +20,9 @@ use crate::profiles::{Profile, ProfileOptions};
 /// Longest issuer name.
 pub const MAX_NAME_LEN: usize = 64;
 
+/// Request ledger entries of a dynamic issuer (configured ones keep 1000).
+pub const DYNAMIC_LEDGER_CAPACITY: usize = 100;
+
 /// Most dynamic issuers one server creates (bounds memory and metrics).
 pub const MAX_DYNAMIC: usize = 1000;
 
@@ -224,6 +227,7 @@ impl Registry {
             },
             keys_dir: config.persist_keys_dir.clone(),
             replay_capacity: config.replay_capacity,
+            ledger_capacity: super::controls::ledger::CAPACITY,
             profile: config.profile,
             authorized_party: config.authorized_party.clone(),
             profile_options: ProfileOptions {
@@ -375,6 +379,8 @@ impl Registry {
         }
         let mut settings = self.template.settings_for(name);
         settings.profile = profile;
+        // Up to MAX_DYNAMIC of these: a smaller ledger keeps the total bounded.
+        settings.ledger_capacity = DYNAMIC_LEDGER_CAPACITY;
         let issuer = Arc::new(Issuer::new(
             settings,
             self.template.users.clone(),

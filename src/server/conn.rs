@@ -43,6 +43,10 @@ use tower::ServiceExt;
 /// failed") warning per this long.
 pub const FULL_WARNING_EVERY: Duration = Duration::from_secs(60);
 
+/// Most bytes read from a socket at once (requests are far smaller; larger
+/// bodies take several reads).
+const READ_CHUNK: usize = 16 * 1024;
+
 /// The limits of the connection loop.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -144,7 +148,10 @@ impl AsyncRead for ConnIo {
     ) -> Poll<io::Result<()>> {
         loop {
             ready!(self.stream.poll_read_ready(cx))?;
-            let unfilled = buf.initialize_unfilled();
+            // hyper hands over a fresh (uninitialized) buffer view each time:
+            // zero at most READ_CHUNK of it, not all of it, per read.
+            let want = buf.remaining().min(READ_CHUNK);
+            let unfilled = buf.initialize_unfilled_to(want);
             match self.stream.try_read(unfilled) {
                 Ok(n) => {
                     if n > 0 {

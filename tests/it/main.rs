@@ -24,6 +24,8 @@
 //!   persisted key and served JWKS; their errors.
 //! - `fuzz_replay`: the fuzz targets of `fuzz/` on stable: the committed
 //!   corpus and mutations of it.
+//! - `admin`: the test controls (`_admin`): personas, clients, clock,
+//!   faults, request ledger, reset, `ADMIN_TOKEN`, on the root and a named issuer.
 //!
 //! Run one area with `cargo nextest run --test it oauth_code::` (or
 //! `cargo test --test it oauth_code::`).
@@ -32,6 +34,7 @@
 
 mod support;
 
+mod admin;
 mod cli;
 mod federation;
 mod federation_dns;

@@ -4,8 +4,7 @@
 //! [`crate::issuer::paths`], each profile's own from [`crate::profiles`]
 //! ([`profile`]).
 
-pub mod admin_keys;
-pub mod admin_users;
+pub mod admin;
 pub mod authorize;
 pub mod discovery;
 pub mod introspect;

@@ -3,6 +3,7 @@
 //! without `grant_type`; a form (or, as Auth0 accepts, a JSON object) with
 //! `grant_type` is the OAuth 2.0 token endpoint (RFC 6749 §3.2).
 
+use axum::Extension;
 use axum::extract::RawQuery;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -14,6 +15,7 @@ use crate::claims::MintRequest;
 use crate::http::error::ApiError;
 use crate::http::extract::{Basic, Body, Ctx, Iss, content_type};
 use crate::http::{SharedState, issuer_route};
+use crate::issuer::controls::TokenFacts;
 use crate::issuer::{Form, TokenResponse, paths};
 
 /// Routes of this area.
@@ -37,7 +39,7 @@ pub async fn token_post(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<(Extension<TokenFacts>, Json<TokenResponse>), ApiError> {
     let response = match TokenRequest::parse(query.as_deref(), &headers, &body)? {
         TokenRequest::Mint(req) => {
             if let Some(alg) = req.alg {
@@ -47,7 +49,9 @@ pub async fn token_post(
         }
         TokenRequest::Grant(form) => issuer.token(&ctx.core(), basic.as_ref(), &form)?,
     };
-    Ok(Json(response))
+    // Who the token is for, for the request ledger (`/_admin/requests`).
+    let facts = TokenFacts::from_access_token(&response.access_token);
+    Ok((Extension(facts), Json(response)))
 }
 
 /// What a `POST /token` asks for.

@@ -17,7 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::login_page::escape;
 use super::server::{issuer_entry, issuers_doc};
@@ -31,19 +31,19 @@ pub const PAGE: &str = "/";
 /// Prefix of the page's assets (root only). `_` cannot start an issuer name.
 pub const ASSETS: &str = "/_workbench";
 /// Persona listing the page reads (the test controls' admin API).
-pub const ADMIN_USERS: &str = "/_admin/users";
+pub const ADMIN_USERS: &str = crate::issuer::paths::admin::USERS;
 /// Request ledger the page shows when it answers.
-pub const ADMIN_REQUESTS: &str = "/_admin/requests";
+pub const ADMIN_REQUESTS: &str = crate::issuer::paths::admin::REQUESTS;
 
 /// Features of this build the page uses when they exist. The page never
 /// requests an endpoint that is not there (a 404 is a console error in the
 /// browser), so each is declared here; `tests/workbench.rs` checks every
 /// flag against the router, so a flag cannot lag behind its endpoint.
 pub mod features {
-    /// `GET <mount>/_admin/users` (personas; here a read-only stand-in).
+    /// `GET <mount>/_admin/users` (personas, "Test controls").
     pub const USERS: bool = true;
     /// `GET <mount>/_admin/requests` (the request ledger, "Test controls").
-    pub const LEDGER: bool = false;
+    pub const LEDGER: bool = true;
     /// `GET <mount>/token/variants` (mint field `variant`).
     pub const VARIANTS: bool = true;
     /// Mint field `alg` (its choices from discovery's
@@ -494,36 +494,6 @@ fn script_json(value: &Value) -> String {
         .replace('&', "\\u0026")
 }
 
-/// The JSON of a persona as the page shows it: a users file entry without
-/// its `password`.
-pub fn persona_json(persona: &Persona) -> Value {
-    let mut map = Map::new();
-    let mut put = |key: &str, value: Option<Value>| {
-        if let Some(v) = value {
-            map.insert(key.into(), v);
-        }
-    };
-    put("sub", persona.sub.clone().map(Value::from));
-    put("org_id", persona.org_id.clone().map(Value::from));
-    put("org_role", persona.org_role.clone().map(Value::from));
-    put("org_slug", persona.org_slug.clone().map(Value::from));
-    put(
-        "aud",
-        persona
-            .aud
-            .as_ref()
-            .and_then(|a| serde_json::to_value(a).ok()),
-    );
-    put("azp", persona.azp.clone().map(Value::from));
-    put("scope", persona.scope.clone().map(Value::from));
-    put("preset", persona.preset.map(|p| Value::from(p.as_str())));
-    put(
-        "claims",
-        (!persona.claims.is_empty()).then(|| Value::Object(persona.claims.clone())),
-    );
-    Value::Object(map)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,15 +552,17 @@ mod tests {
     }
 
     #[test]
-    fn persona_json_never_has_the_password() {
+    fn the_listed_persona_never_has_the_password() {
         let users = crate::claims::users::parse_users(
             "alice: {sub: u_a, org_role: admin, password: hunter2, aud: [a, b], claims: {email: a@x}}\n",
         )
         .unwrap();
-        let v = persona_json(&users["alice"]);
+        // What `GET <mount>/_admin/users` lists (the test controls' view).
+        let v = crate::issuer::controls::persona_view(&users["alice"]);
         assert_eq!(
             v,
-            json!({"sub": "u_a", "org_role": "admin", "aud": ["a", "b"], "claims": {"email": "a@x"}})
+            json!({"sub": "u_a", "org_role": "admin", "aud": ["a", "b"], "claims": {"email": "a@x"},
+                   "password": "<set>"})
         );
         assert!(!v.to_string().contains("hunter2"));
         assert_eq!(

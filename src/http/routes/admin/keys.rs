@@ -9,24 +9,17 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::no_store;
 use crate::http::error::ApiError;
 use crate::http::extract::{Body, Iss};
 use crate::http::{SharedState, issuer_route};
+use crate::issuer::paths::admin::{KEY, KEYS, KEYS_ROTATE};
 use crate::keys::UnpublishError;
 
-/// `GET <mount>/_admin/keys`.
-pub const KEYS: &str = "/_admin/keys";
-/// `POST <mount>/_admin/keys/rotate`.
-pub const ROTATE: &str = "/_admin/keys/rotate";
-/// `DELETE <mount>/_admin/keys/{kid}`.
-pub const KEY: &str = "/_admin/keys/{kid}";
-
-/// Routes of this area.
+/// Routes of this area (behind `ADMIN_TOKEN` and `no-store`: see [`super::router`]).
 pub fn router() -> Router<SharedState> {
     let router = issuer_route(Router::new(), KEYS, get(keys_get));
-    let router = issuer_route(router, ROTATE, post(rotate_post));
-    issuer_route(router, KEY, delete(key_delete)).layer(no_store())
+    let router = issuer_route(router, KEYS_ROTATE, post(rotate_post));
+    issuer_route(router, KEY, delete(key_delete))
 }
 
 /// The body of a rotation request.
