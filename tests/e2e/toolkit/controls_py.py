@@ -6,8 +6,9 @@ libraries: PyJWT's PyJWKClient and joserfc.
   - JWKS faults: a warm PyJWKClient rides out an outage; what a cold one
     says for each fault; recovery after a one-call fault;
   - clock: tokens of a shifted issuer clock, for PyJWT and joserfc;
-  - runtime personas: a persona PUT over HTTP is minted at once, its claims
-    verified; deleted, it is gone.
+  - runtime personas and clients: a persona PUT over HTTP is minted at once,
+    its claims verified; a registered client gets client_credentials tokens
+    and makes the issuer strict; deleted, they are gone.
 
     MOCK_IDP_URL=http://127.0.0.1:PORT [TOOLKIT_ADMIN_TOKEN=...] python3 controls_py.py
 
@@ -126,6 +127,33 @@ def runtime_persona():
             status == 204 and status2 == 400 and "carol" in body.get("error_description", ""), f"{status} {status2} {body}")
 
 
+def runtime_client():
+    issuer = "ctl-client-py"
+    fresh(issuer)
+    secret = "svc-" + secrets.token_hex(8)
+    status, body = http("PUT", f"/{issuer}/_admin/clients/svc",
+                        {"client_secret": secret, "grant_types": ["client_credentials"], "scope": "read"})
+    R.check("clients: PUT _admin/clients/svc -> 201, the secret never shown",
+            status == 201 and secret not in json.dumps(body), f"{status} {body}")
+    status, tokens = token_form(issuer, {"grant_type": "client_credentials"}, client=("svc", secret))
+    claims = None
+    if status == 200:
+        client = jwt.PyJWKClient(BASE + jwks_path(issuer))
+        claims = pyjwt_verify(client, tokens["access_token"], issuer, options={"require": ["exp", "sub"]})
+    R.check("clients: its client_credentials token verifies (PyJWT) with sub = svc",
+            status == 200 and isinstance(claims, dict) and claims.get("sub") == "svc", f"{status} {claims}")
+    status, body = token_form(issuer, {"grant_type": "client_credentials"}, client=("svc", secret + "x"))
+    R.check("clients: a wrong secret -> 401 invalid_client", status == 401 and body.get("error") == "invalid_client", f"{status} {body}")
+    status, body = token_form(issuer, {"grant_type": "client_credentials"}, client=("other", "x"))
+    R.check("clients: with one client registered the issuer is strict: another client -> 401",
+            status == 401 and body.get("error") == "invalid_client", f"{status} {body}")
+    entry = ledger(issuer, f"/{issuer}/token")
+    R.check("clients: the ledger names the client of the issued token, never its secret",
+            any(e.get("client_id") == "svc" and e.get("status") == 200 for e in entry) and secret not in json.dumps(entry),
+            str([(e.get("client_id"), e.get("status")) for e in entry]))
+    http("DELETE", f"/{issuer}/_admin/clients/svc")
+
+
 FAULTS = [
     ({"status": 503}, 'PyJWKClientConnectionError: Fail to fetch data from the url, err: "HTTP Error 503: Service Unavailable"'),
     ({"status": 500, "body": "empty"}, 'PyJWKClientConnectionError: Fail to fetch data from the url, err: "HTTP Error 500'),
@@ -188,7 +216,7 @@ def clock():
 
 
 def main():
-    for fn in (ledger_counts, ledger_keeps_no_secret, runtime_persona, jwks_faults, clock):
+    for fn in (ledger_counts, ledger_keeps_no_secret, runtime_persona, runtime_client, jwks_faults, clock):
         try:
             fn()
         except Exception as e:  # noqa: BLE001 - a crashed group is a failed check
