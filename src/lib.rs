@@ -30,6 +30,7 @@
 //! - [`keys`]: RSA key generation, persistence, JWK/JWKS and the key store.
 //! - [`jwt`]: compact JWS encoding with a cached signing key, and verification.
 //! - [`random`]: random identifiers from the OS CSPRNG.
+//! - [`utc`]: UTC calendar dates of UNIX times (RFC 3339, X.509 validity).
 //! - [`http`]: state, extractors, error mapping, `router(state)` and one
 //!   module per area of endpoints.
 //! - [`federation`]: multi-replica key sharing for every issuer: peer
@@ -60,6 +61,7 @@ pub mod random;
 pub mod server;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod utc;
 
 /// Current UNIX time in seconds (the default clock for minting and verifying).
 pub fn unix_now() -> i64 {

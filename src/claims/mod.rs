@@ -372,6 +372,18 @@ pub fn persona_subject<'a>(name: &'a str, p: &'a Persona, sub: &'a str) -> Subje
     }
 }
 
+/// "an object", "an array", ... for messages about a JSON value's type.
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Merges `extra` into `claims`: values replace, `null` removes.
 pub fn merge_claims(claims: &mut Map<String, Value>, extra: &Map<String, Value>) {
     for (k, v) in extra {

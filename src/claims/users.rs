@@ -75,6 +75,26 @@ impl fmt::Debug for Persona {
 }
 
 impl Persona {
+    /// What a person picking this persona wants to see: subject, name,
+    /// email and organisation role (login page and workbench).
+    pub fn details(&self, name: &str) -> Vec<String> {
+        let mut details = vec![self.subject(name)];
+        for key in ["name", "email"] {
+            if let Some(v) = self.claims.get(key).and_then(Value::as_str) {
+                details.push(v.to_string());
+            }
+        }
+        if let Some(role) = &self.org_role {
+            let org = self
+                .org_slug
+                .as_deref()
+                .or(self.org_id.as_deref())
+                .unwrap_or("");
+            details.push(format!("{role} {org}").trim().to_string());
+        }
+        details
+    }
+
     /// The subject of this persona's tokens.
     pub fn subject(&self, name: &str) -> String {
         self.sub.clone().unwrap_or_else(|| format!("user_{name}"))

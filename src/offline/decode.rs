@@ -28,8 +28,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::CmdError;
+use crate::claims::json_type;
 use crate::cli::DecodeArgs;
 use crate::federation::fetch::{Fetcher, MAX_JWKS_BYTES};
+use crate::utc::rfc3339;
 
 /// How long fetching `--jwks URL` may take, connect to last byte.
 pub const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -672,18 +674,6 @@ fn list(items: &[String]) -> String {
     }
 }
 
-/// "an object", "an array", ... for messages.
-pub fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// `3d 4h 5m 6s`, leaving out zero units (`0s` for zero).
 pub fn human_duration(seconds: i64) -> String {
     let mut left = seconds.max(0);
@@ -700,28 +690,6 @@ pub fn human_duration(seconds: i64) -> String {
     } else {
         parts.join(" ")
     }
-}
-
-/// A UNIX time as `2024-01-31T12:00:00Z` (proleptic Gregorian, UTC).
-pub fn rfc3339(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
 }
 
 #[cfg(test)]
@@ -1243,11 +1211,6 @@ mod tests {
 
     #[test]
     fn time_formatting() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
-        assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
         assert_eq!(human_duration(0), "0s");
         assert_eq!(human_duration(59), "59s");
         assert_eq!(human_duration(3_600), "1h");

@@ -231,7 +231,7 @@ fn claims_object(text: &str) -> Result<Map<String, Value>, CmdError> {
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => Err(CmdError::Usage(format!(
             "--claims: expected a JSON object{from}, got {}",
-            decode::json_type(&other)
+            crate::claims::json_type(&other)
         ))),
         Err(e) => Err(CmdError::Usage(format!(
             "--claims: not valid JSON{from}: {e}"

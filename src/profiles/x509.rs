@@ -75,33 +75,16 @@ fn name(cn: &str) -> Vec<u8> {
     seq(&[&tlv(0x31, &attribute)])
 }
 
-/// `(year, month, day, hour, minute, second)` of a UNIX time (UTC).
-fn civil(t: i64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        month,
-        day,
-        (secs / 3600) as u32,
-        (secs % 3600 / 60) as u32,
-        (secs % 60) as u32,
-    )
-}
-
 /// UTCTime through 2049, GeneralizedTime after (RFC 5280 §4.1.2.5).
 fn time(t: i64) -> Vec<u8> {
-    let (y, mo, d, h, mi, s) = civil(t.clamp(0, 253_402_300_799));
+    let crate::utc::Utc {
+        year: y,
+        month: mo,
+        day: d,
+        hour: h,
+        minute: mi,
+        second: s,
+    } = crate::utc::Utc::from_unix(t.clamp(0, 253_402_300_799));
     if (1950..2050).contains(&y) {
         let text = format!("{:02}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z", y % 100);
         tlv(0x17, text.as_bytes())
@@ -172,9 +155,6 @@ mod tests {
 
     #[test]
     fn times() {
-        assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
-        assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
-        assert_eq!(civil(1_700_000_000), (2023, 11, 14, 22, 13, 20));
         assert_eq!(time(1_700_000_000), tlv(0x17, b"231114221320Z"));
         assert_eq!(time(2_524_608_000), tlv(0x18, b"20500101000000Z"));
     }

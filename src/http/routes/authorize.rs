@@ -16,7 +16,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{BaseUrl, Basic, Body, Iss};
 use crate::http::{SharedState, issuer_route};
 use crate::issuer::authorize::AuthorizeOutcome;
-use crate::issuer::{Form, Issuer, paths};
+use crate::issuer::{Form, Issuer, OAuthError, paths};
 
 /// Routes of this area.
 pub fn router() -> Router<SharedState> {
@@ -84,9 +84,29 @@ impl IntoResponse for BrowserResponse {
     }
 }
 
-/// The page shown for a request that is not valid URL encoding.
-fn bad_encoding(e: impl std::fmt::Display) -> BrowserResponse {
-    BrowserResponse::Page(StatusCode::BAD_REQUEST, login_page::error(&e.to_string()))
+/// The request's parameters, or the page shown when they are not valid
+/// URL encoding.
+fn parse(params: &[u8]) -> Result<Form, BrowserResponse> {
+    Form::parse(params, "the request").map_err(|e| {
+        BrowserResponse::Page(StatusCode::BAD_REQUEST, login_page::error(&e.to_string()))
+    })
+}
+
+/// One step of the authorization (the request, or the login page's
+/// submit) on the request's parameters, rendered.
+fn authorize_step(
+    issuer: &Issuer,
+    base: &str,
+    params: &[u8],
+    step: fn(&Issuer, &str, &Form) -> Result<AuthorizeOutcome, OAuthError>,
+    redirect: fn(String) -> BrowserResponse,
+) -> Result<BrowserResponse, ApiError> {
+    let form = match parse(params) {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
+    };
+    let outcome = step(issuer, base, &form)?;
+    Ok(render(issuer, outcome, redirect))
 }
 
 /// Renders an outcome; `redirect` is 302 after a GET, 303 after a POST.
@@ -133,12 +153,14 @@ pub async fn authorize_get(
     BaseUrl(base): BaseUrl,
     RawQuery(query): RawQuery,
 ) -> Result<BrowserResponse, ApiError> {
-    let form = match Form::parse(query.unwrap_or_default().as_bytes(), "the request") {
-        Ok(form) => form,
-        Err(e) => return Ok(bad_encoding(e)),
-    };
-    let outcome = issuer.authorize(&base, &form)?;
-    Ok(render(&issuer, outcome, BrowserResponse::Found))
+    let query = query.unwrap_or_default();
+    authorize_step(
+        &issuer,
+        &base,
+        query.as_bytes(),
+        Issuer::authorize,
+        BrowserResponse::Found,
+    )
 }
 
 /// `POST <mount>/authorize` (OIDC Core §3.1.2.1: the same request as a form body).
@@ -147,12 +169,13 @@ pub async fn authorize_post(
     BaseUrl(base): BaseUrl,
     Body(body): Body,
 ) -> Result<BrowserResponse, ApiError> {
-    let form = match Form::parse(&body, "the request") {
-        Ok(form) => form,
-        Err(e) => return Ok(bad_encoding(e)),
-    };
-    let outcome = issuer.authorize(&base, &form)?;
-    Ok(render(&issuer, outcome, BrowserResponse::SeeOther))
+    authorize_step(
+        &issuer,
+        &base,
+        &body,
+        Issuer::authorize,
+        BrowserResponse::SeeOther,
+    )
 }
 
 /// `POST <mount>/authorize/login`: the login page's submit.
@@ -161,22 +184,22 @@ pub async fn authorize_login_post(
     BaseUrl(base): BaseUrl,
     Body(body): Body,
 ) -> Result<BrowserResponse, ApiError> {
-    let form = match Form::parse(&body, "the request") {
-        Ok(form) => form,
-        Err(e) => return Ok(bad_encoding(e)),
-    };
-    let outcome = issuer.login_submit(&base, &form)?;
-    Ok(render(&issuer, outcome, BrowserResponse::SeeOther))
+    authorize_step(
+        &issuer,
+        &base,
+        &body,
+        Issuer::login_submit,
+        BrowserResponse::SeeOther,
+    )
 }
 
 /// `GET <mount>/logout`: redirect to a valid `post_logout_redirect_uri`
 /// (with `state`; Auth0's `returnTo` too), or show a signed-out page.
 pub async fn logout_get(Iss(issuer): Iss, RawQuery(query): RawQuery) -> BrowserResponse {
-    let form = match Form::parse(query.unwrap_or_default().as_bytes(), "the request") {
-        Ok(form) => form,
-        Err(e) => return bad_encoding(e),
-    };
-    logout_page(&issuer, &form, BrowserResponse::Found)
+    match parse(query.unwrap_or_default().as_bytes()) {
+        Ok(form) => logout_page(&issuer, &form, BrowserResponse::Found),
+        Err(page) => page,
+    }
 }
 
 /// `POST <mount>/logout`: with a `refresh_token`, a client ends that
@@ -187,9 +210,9 @@ pub async fn logout_post(
     Basic(basic): Basic,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let form = match Form::parse(&body, "the request") {
+    let form = match parse(&body) {
         Ok(form) => form,
-        Err(e) => return Ok(bad_encoding(e).into_response()),
+        Err(page) => return Ok(page.into_response()),
     };
     if form.has("refresh_token") {
         issuer.logout_refresh_token(basic.as_ref(), &form)?;

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::{Map, Value};
 
 use super::{no_cache_pragma, no_store};
-use crate::claims::MintRequest;
+use crate::claims::{MintRequest, json_type};
 use crate::http::error::ApiError;
 use crate::http::extract::{Basic, Body, Ctx, Iss, content_type};
 use crate::http::{SharedState, issuer_route};
@@ -203,15 +203,4 @@ fn json_form(object: Map<String, Value>) -> Form {
         })
         .collect();
     Form::new(pairs)
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }

@@ -467,21 +467,7 @@ fn display_name(issuer: &Issuer) -> String {
 /// One line about a persona: subject, name, email, organisation role (as
 /// the page's script writes it from `GET <mount>/_admin/users`).
 pub fn persona_summary(name: &str, persona: &Persona) -> String {
-    let mut details = vec![persona.subject(name)];
-    for key in ["name", "email"] {
-        if let Some(v) = persona.claims.get(key).and_then(Value::as_str) {
-            details.push(v.to_string());
-        }
-    }
-    if let Some(role) = &persona.org_role {
-        let org = persona
-            .org_slug
-            .as_deref()
-            .or(persona.org_id.as_deref())
-            .unwrap_or("");
-        details.push(format!("{role} {org}").trim().to_string());
-    }
-    details.join(" · ")
+    persona.details(name).join(" · ")
 }
 
 /// JSON for a `<script type="application/json">` block: `<`, `>` and `&`

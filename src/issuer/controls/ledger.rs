@@ -387,37 +387,7 @@ impl ListQuery {
 
 /// Serializes UNIX milliseconds as RFC 3339 UTC (`2024-05-01T12:00:00.123Z`).
 fn rfc3339<S: Serializer>(unix_ms: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_rfc3339(*unix_ms))
-}
-
-/// UNIX milliseconds as RFC 3339 UTC with milliseconds.
-pub fn format_rfc3339(unix_ms: i64) -> String {
-    let secs = unix_ms.div_euclid(1000);
-    let ms = unix_ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 -> (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    s.serialize_str(&crate::utc::rfc3339_ms(*unix_ms))
 }
 
 #[cfg(test)]
@@ -616,16 +586,5 @@ mod tests {
                 "query {query}: {e:?} should contain {want:?}"
             );
         }
-    }
-
-    #[test]
-    fn rfc3339_formatting() {
-        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_rfc3339(951_782_400_999), "2000-02-29T00:00:00.999Z");
-        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
-        assert_eq!(
-            format_rfc3339(253_402_300_799_000),
-            "9999-12-31T23:59:59.000Z"
-        );
     }
 }
