@@ -34,24 +34,6 @@ JWK_SHAPE = {
 }
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "k", "oth")
 
-# Server bugs this suite found and reported, still present on main. Their
-# checks assert the buggy behaviour exactly (an XFAIL line, not a failure);
-# once fixed the check fails, saying to remove the entry here.
-# TOOLKIT_KNOWN_BUGS (comma-separated, may be empty) replaces the set, e.g.
-# to run against a binary with a fix before this file is updated.
-KNOWN_BUGS = {
-    # POST /token {"alg": "HS256", "variant": "hs256_key_confusion"} -> 500
-    # server_error ("the key could not be encoded as DER") instead of a 400.
-    "hs256-confusion-500",
-    # A refresh token (lives 1 day) signed by a key that is then rotated out
-    # becomes invalid_grant once the key's last *access* token has expired:
-    # refresh tokens' (and codes', ID tokens') exp are not noted on the key.
-    "refresh-token-outlives-retired-key",
-}
-if "TOOLKIT_KNOWN_BUGS" in os.environ:
-    KNOWN_BUGS = {b for b in os.environ["TOOLKIT_KNOWN_BUGS"].split(",") if b}
-
-
 def mount(issuer):
     """The path prefix of an issuer ("" for the root)."""
     return f"/{issuer}" if issuer else ""
@@ -132,18 +114,6 @@ class Report:
             self.failed += 1
             print(f"FAIL {label}: {detail}", flush=True)
         return ok
-
-    def known_bug(self, bug, label, fixed, buggy, detail=""):
-        """A check of a reported server bug: `fixed` is the contract's
-        behaviour, `buggy` the bug's exact symptom."""
-        if bug not in KNOWN_BUGS:
-            return self.check(label, fixed, detail)
-        if fixed:
-            return self.check(label, False, f"bug {bug!r} looks fixed: remove it from KNOWN_BUGS in tk.py ({detail})")
-        if buggy:
-            print(f"XFAIL {label}: known server bug {bug!r} ({detail})", flush=True)
-            return True
-        return self.check(label, False, f"neither fixed nor the known symptom of {bug!r}: {detail}")
 
     def run(self, label, fn):
         """Runs fn() -> (ok, detail); an exception is a failure naming it."""

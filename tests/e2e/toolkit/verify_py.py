@@ -325,10 +325,9 @@ def variant_misuse():
                 status == 400 and body.get("error_description", "").startswith("alg: ") and "EdDSA" in body.get("error_description", ""),
                 f"{status} {body}")
     status, body = http("POST", "/token", {"alg": "HS256", "variant": "hs256_key_confusion"})
-    R.known_bug("hs256-confusion-500",
-                "hs256_key_confusion with alg HS256 (no published key to confuse) -> 400 invalid_request",
-                fixed=status == 400 and body.get("error") == "invalid_request",
-                buggy=status == 500 and body.get("error") == "server_error", detail=f"{status} {body}")
+    R.check("hs256_key_confusion with alg HS256 (no published key to confuse) -> 400 invalid_request naming the variant",
+            status == 400 and body.get("error") == "invalid_request"
+            and body.get("error_description", "").startswith("variant: hs256_key_confusion"), f"{status} {body}")
 
 
 # --- (4) typ at+jwt -------------------------------------------------------
