@@ -36,11 +36,7 @@ BIN="$(release_binary)"
 WORK="$(mktemp -d -t mock-idp-toolkit.XXXXXX)"
 IDP_PID=""
 stop_idp() {
-  if [ -n "$IDP_PID" ] && kill -0 "$IDP_PID" 2>/dev/null; then
-    kill -TERM "$IDP_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$IDP_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$IDP_PID" 2>/dev/null || true
-  fi
+  stop_pid "$IDP_PID"
   rm -rf "$WORK"
 }
 trap stop_idp EXIT
