@@ -97,6 +97,16 @@ start_mock_idp() {
   export MOCK_IDP_PID MOCK_IDP_URL
 }
 
+# stop_pid PID: SIGTERM, up to 10 s to exit, then SIGKILL (only the PID given:
+# a process this script started; an empty PID is a no-op).
+stop_pid() {
+  local pid="$1" i
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
 # release_binary: print the path of the release binary, building it if needed.
 # MOCK_IDP_BIN overrides it (e.g. a binary built from another checkout).
 release_binary() {

@@ -39,14 +39,7 @@ env -u ISSUER -u PUBLIC_URL -u AUDIENCE -u PROFILE -u USERS_FILE -u PEERS -u PEE
   -u ADMIN_TOKEN -u DYNAMIC_ISSUERS -u CONFIG_FILE -u NODE_ENV -u APP_ENV \
   "$MOCK_IDP_BIN" serve --host 127.0.0.1 --port 0 --config "$SUITE/config.yaml" >"$LOG" 2>&1 &
 IDP_PID=$!
-stop_idp() {
-  if kill -0 "$IDP_PID" 2>/dev/null; then
-    kill -TERM "$IDP_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$IDP_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$IDP_PID" 2>/dev/null || true
-  fi
-}
-trap 'stop_idp' EXIT
+trap 'stop_pid "$IDP_PID"' EXIT
 
 URL=""
 for _ in $(seq 200); do

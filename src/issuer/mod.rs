@@ -423,9 +423,9 @@ impl Issuer {
             .await
             .map_err(|e| OAuthError::server("the key creation task failed", e))?
             .map_err(|e| match e {
-                KeySetupError::Generate(KeyError::NoSecret) => OAuthError::invalid_request(
-                    format!("alg: HS256 needs a secret; {}", KeyError::NoSecret),
-                ),
+                KeySetupError::Generate(KeyError::NoSecret) => {
+                    OAuthError::invalid_request(format!("alg: {}", KeyError::NoSecret))
+                }
                 other => OAuthError::server(
                     format!("cannot set up the {alg} key of issuer {:?}", self.name()),
                     other,
@@ -612,6 +612,9 @@ impl Issuer {
     ) -> Result<(String, Minted), OAuthError> {
         let mut minted = self.build_claims(rc, req, issue, now)?;
         let alg = req.alg.unwrap_or(self.settings.alg);
+        if let Some(v) = req.variant {
+            variant::check(v, alg)?;
+        }
         let key = self.key_for(alg, now)?;
         let typ = match req.typ.as_deref() {
             Some(t) if artifacts::ArtifactKind::from_typ(t).is_some() => {
@@ -631,7 +634,7 @@ impl Issuer {
             variant::apply_claims(v, &mut minted.claims, now);
         }
         let token = match (req.variant, typ) {
-            // The hot path: the key's pre-encoded header.
+            // The hot path: the key's pre-encoded header (`encode` notes the exp).
             (None, None) if minted.header.is_empty() => jwt::encode(&key, &minted.claims)?,
             (None, typ) => {
                 // The profile's header members (Clerk M2M: `cat`).
@@ -641,13 +644,16 @@ impl Issuer {
                 for (name, value) in minted.header {
                     header[*name] = serde_json::Value::from(*value);
                 }
-                jwt::encode_with(&header, &minted.claims, |input| key.sign(input))?
+                let token = jwt::encode_with(&header, &minted.claims, |input| key.sign(input))?;
+                jwt::note_exp(&key, &minted.claims);
+                token
             }
-            (Some(v), typ) => variant::encode(v, &key, typ.unwrap_or("JWT"), &minted.claims)?,
+            (Some(v), typ) => {
+                let token = variant::encode(v, &key, typ.unwrap_or("JWT"), &minted.claims)?;
+                jwt::note_exp(&key, &minted.claims);
+                token
+            }
         };
-        if let Some(exp) = minted.claims.get("exp").and_then(serde_json::Value::as_i64) {
-            key.note_exp(exp);
-        }
         self.counters.issued(source, minted.preset);
         Ok((token, minted))
     }

@@ -78,18 +78,6 @@ async fn form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, Value
     (res.status().as_u16(), res.json().await.unwrap())
 }
 
-/// A JSON POST; returns (status, JSON body).
-async fn post_json(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    let res = app
-        .client
-        .post(app.url(path))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.json().await.unwrap())
-}
-
 /// GET a JSON document with its status.
 async fn get(app: &TestApp, path: &str) -> (u16, Value) {
     let res = app.client.get(app.url(path)).send().await.unwrap();
@@ -244,7 +232,9 @@ async fn keycloak_realm_layout() {
     .await;
     assert_eq!(sa["preferred_username"], "service-account-svc");
     assert_eq!(sa["realm_access"]["roles"], json!(["service"]));
-    let (status, t) = post_json(&app, "/realms/kc/token", json!({"user": "alice"})).await;
+    let (status, t) = app
+        .post_json("/realms/kc/token", json!({"user": "alice"}))
+        .await;
     assert_eq!(status, 200, "{t}");
     let minted = verify(
         &app,
@@ -292,7 +282,9 @@ async fn keycloak_realm_layout() {
 #[tokio::test]
 async fn a_dynamic_realm_is_a_keycloak_issuer() {
     let app = app().await;
-    let (status, t) = post_json(&app, "/realms/new-realm/token", json!({"sub": "u1"})).await;
+    let (status, t) = app
+        .post_json("/realms/new-realm/token", json!({"sub": "u1"}))
+        .await;
     assert_eq!(status, 200, "{t}");
     let c = verify(
         &app,
@@ -405,9 +397,7 @@ async fn auth0_oauth_token_with_form_and_json() {
     )
     .await;
     assert_eq!(status, 200, "{by_form}");
-    let (status, by_json) = post_json(
-        &app,
-        "/auth0/oauth/token",
+    let (status, by_json) = app.post_json("/auth0/oauth/token",
         json!({"grant_type": "client_credentials", "client_id": "m2m", "client_secret": "m2m-secret", "audience": api}),
     )
     .await;
@@ -425,9 +415,7 @@ async fn auth0_oauth_token_with_form_and_json() {
         assert_eq!(c["gty"], "client-credentials");
         assert_eq!(c["permissions"], json!(["read:reports"]));
     }
-    let (status, bad) = post_json(
-        &app,
-        "/auth0/oauth/token",
+    let (status, bad) = app.post_json("/auth0/oauth/token",
         json!({"grant_type": "client_credentials", "client_id": "m2m", "client_secret": "nope"}),
     )
     .await;
@@ -439,13 +427,13 @@ async fn auth0_oauth_token_with_form_and_json() {
 
     // Password grant with openid: the userinfo audience, and /userinfo
     // answers the profile claims the access token does not carry.
-    let (status, t) = post_json(
-        &app,
-        "/auth0/oauth/token",
-        json!({"grant_type": "password", "client_id": "web", "client_secret": "web-secret",
+    let (status, t) = app
+        .post_json(
+            "/auth0/oauth/token",
+            json!({"grant_type": "password", "client_id": "web", "client_secret": "web-secret",
                "username": "alice", "password": "x", "scope": "openid email", "audience": api}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{t}");
     let at = t["access_token"].as_str().unwrap();
     let c = verify(&app, "/auth0/.well-known/jwks.json", at, &iss, Some(api)).await;
@@ -491,12 +479,12 @@ async fn google_v1_certs_are_x509_of_the_jwks_keys() {
     let (_, d) = get(&app, "/google/.well-known/openid-configuration").await;
     assert_eq!(d["issuer"], "https://accounts.google.com");
     assert_eq!(d["jwks_uri"], app.url("/google/oauth2/v3/certs"));
-    let (status, t) = post_json(
-        &app,
-        "/google/token",
-        json!({"user": "alice", "aud": "web-client"}),
-    )
-    .await;
+    let (status, t) = app
+        .post_json(
+            "/google/token",
+            json!({"user": "alice", "aud": "web-client"}),
+        )
+        .await;
     assert_eq!(status, 200, "{t}");
     let token = t["access_token"].as_str().unwrap();
     let c = verify(

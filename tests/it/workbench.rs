@@ -150,23 +150,10 @@ async fn the_json_index_lists_every_issuer_with_its_endpoint_urls() {
         .unwrap();
     assert_eq!(one, list[1]);
     // The listed JWKS serves the key that signs this issuer's tokens.
-    let token = mint(&app, "/tenant-a/token", json!({"sub": "s"})).await;
+    let token = app.token_at("/tenant-a/token", json!({"sub": "s"})).await;
     let jwks: JwkSet = app.get_as(one["jwks_uri"].as_str().unwrap()).await;
     let (_, claims) = verify_with(&jwks, &token, None).unwrap();
     assert_eq!(claims["iss"], app.url("/tenant-a"));
-}
-
-async fn mint(app: &TestApp, path: &str, body: Value) -> String {
-    let res = app
-        .client
-        .post(app.url(path))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let json: Value = res.json().await.unwrap();
-    json["access_token"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]

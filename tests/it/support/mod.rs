@@ -120,29 +120,46 @@ pub(crate) trait Idp {
             .unwrap_or_else(|| panic!("no rounds in /cluster: {cluster}"))
     }
 
-    /// POST /token with a JSON body; returns (status, body).
-    async fn mint_json(&self, body: Value) -> (u16, Value) {
+    /// POST `path` with a JSON body; returns (status, body as JSON, or as
+    /// a JSON string when it is not JSON).
+    async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
+        let url = self.url(path);
         let res = self
             .client()
-            .post(self.url("/token"))
+            .post(&url)
             .json(&body)
             .send()
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
         let status = res.status().as_u16();
-        (status, res.json().await.unwrap())
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
-    /// Mints and returns the access token, asserting success.
-    async fn token(&self, body: Value) -> String {
-        let (status, json) = self.mint_json(body.clone()).await;
+    /// POST /token with a JSON body; returns (status, body).
+    async fn mint_json(&self, body: Value) -> (u16, Value) {
+        self.post_json("/token", body).await
+    }
+
+    /// Mints at `path` (`/token`, `/tenant-a/token`, ...) and returns the
+    /// access token, asserting success.
+    async fn token_at(&self, path: &str, body: Value) -> String {
+        let (status, json) = self.post_json(path, body.clone()).await;
         assert_eq!(
             status,
             200,
-            "minting {body} on {} failed: {json}",
-            self.base()
+            "minting {body} at {} failed: {json}",
+            self.url(path)
         );
         json["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Mints at `/token` and returns the access token, asserting success.
+    async fn token(&self, body: Value) -> String {
+        self.token_at("/token", body).await
     }
 
     /// Verifies `token` against this server's served JWKS (jsonwebtoken, not our code).
