@@ -2,9 +2,10 @@
 //! signing (key parsed once), the whole mint, minting through the issuer core
 //! for the root and a named issuer, minting under every profile (one issuer
 //! each, the same full persona), serving the JWKS through the router, and
-//! what the test controls (faults check, request ledger) add to `POST /token`.
+//! what the test controls (faults check, request ledger) add to `POST /token`,
+//! and the external authorization check with its revocation lookups.
 //! Run: `cargo bench --bench mint` (`-- _profile` for the profiles: claims
-//! alone, then the whole mint).
+//! alone, then the whole mint; `-- ext_authz\|revocation` for the checks).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
@@ -241,11 +242,73 @@ fn bench_profiles(c: &mut Criterion) {
     group.finish();
 }
 
+/// The hot path of a gateway check: `Issuer::ext_authz` (signature, times,
+/// `iss`, the `jti` and `parent_jti` revocation lookups, requirements) with
+/// a revocation set of 100 000 live entries, the lookup alone, and the whole
+/// check through the router (headers in, `x-auth-*` out, no TCP).
+fn bench_ext_authz(c: &mut Criterion) {
+    use mock_idp::issuer::ext_authz::Requirements;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let users =
+        parse_users("alice: {sub: user_alice, org_id: org_1, org_role: admin, org_slug: acme}")
+            .unwrap();
+    let state = server::load_state(Config {
+        users,
+        ..Config::default()
+    })
+    .unwrap();
+    let root = state.issuers.root().clone();
+    let token = root
+        .mint(&RequestCtx::new("http://h"), &request())
+        .unwrap()
+        .access_token;
+    let far = mock_idp::unix_now() + 86_400;
+    for i in 0..100_000 {
+        root.spent().spend(&format!("revoked-{i}"), far, 0).unwrap();
+    }
+    let none = Requirements::default();
+    let mut some = Requirements::default();
+    some.add_claim("sub:user_alice");
+    some.add_claim("roles:qa");
+    c.bench_function("ext_authz_check", |b| {
+        b.iter(|| root.ext_authz(Some(black_box(&token)), &none).unwrap())
+    });
+    c.bench_function("ext_authz_check_with_requirements", |b| {
+        b.iter(|| root.ext_authz(Some(black_box(&token)), &some).unwrap())
+    });
+    c.bench_function("revocation_lookup", |b| {
+        b.iter(|| root.spent().is_spent(black_box("revoked-4242"), 1))
+    });
+    let router = http::router(state);
+    let bearer = format!("Bearer {token}");
+    c.bench_function("ext_authz_via_router", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let res = router
+                    .clone()
+                    .oneshot(
+                        Request::get("/ext-authz/api/orders?page=2")
+                            .header("authorization", &bearer)
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200);
+                black_box(res)
+            })
+        })
+    });
+}
+
 criterion_group!(
     benches,
     bench_mint,
     bench_issuers,
     bench_profiles,
+    bench_ext_authz,
     bench_controls
 );
 criterion_main!(benches);

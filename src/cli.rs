@@ -295,6 +295,26 @@ pub struct Opts {
     /// issuer name's `<region>_` prefix, else us-east-1].
     #[arg(long, env = "COGNITO_REGION", global = true, value_name = "REGION")]
     pub cognito_region: Option<String>,
+    /// Token lifecycle (jwt-auth-service profile): renew a child once it
+    /// has this many seconds or fewer to live [default: 120]. Named issuers
+    /// inherit it (`auto_renew_threshold_seconds`).
+    #[arg(
+        long,
+        env = "AUTO_RENEW_THRESHOLD_SECONDS",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub auto_renew_threshold_seconds: Option<u64>,
+    /// Token lifecycle (jwt-auth-service profile): how often the renewal
+    /// worker looks, in seconds [default: 30]. Named issuers inherit it
+    /// (`auto_renew_worker_interval`).
+    #[arg(
+        long,
+        env = "AUTO_RENEW_WORKER_INTERVAL",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub auto_renew_worker_interval: Option<u64>,
     /// Bearer token every `<issuer>/_admin` call must present
     /// (`Authorization: Bearer <token>`); token minting stays open
     /// [default: unset, the test controls are open].

@@ -124,6 +124,10 @@ pub struct Config {
     pub alg: Alg,
     /// The root issuer's HS256 secret (`HS256_SECRET`).
     pub hs256_secret: Option<Secret>,
+    /// Lifecycle auto-renewal threshold in seconds (`AUTO_RENEW_THRESHOLD_SECONDS`).
+    pub auto_renew_threshold: u64,
+    /// Lifecycle renewal worker interval in seconds (`AUTO_RENEW_WORKER_INTERVAL`).
+    pub auto_renew_interval: u64,
     /// Bearer token the test controls (`_admin`) require (`ADMIN_TOKEN`);
     /// `None` = open. Its `Debug` is `<hidden>`.
     pub admin_token: Option<Secret>,
@@ -159,6 +163,10 @@ pub struct NamedIssuer {
     pub alg: Option<Alg>,
     /// HS256 secret (never inherited).
     pub hs256_secret: Option<Secret>,
+    /// Lifecycle auto-renewal threshold in seconds (default: the root's).
+    pub auto_renew_threshold: Option<u64>,
+    /// Lifecycle renewal worker interval in seconds (default: the root's).
+    pub auto_renew_interval: Option<u64>,
 }
 
 /// An issuer under `issuers:` in the config file; every key optional.
@@ -195,6 +203,10 @@ pub struct IssuerFile {
     pub alg: Option<Alg>,
     /// HS256 secret.
     pub hs256_secret: Option<Secret>,
+    /// `jwt-auth-service`: renew a child with this many seconds or fewer left.
+    pub auto_renew_threshold_seconds: Option<u64>,
+    /// `jwt-auth-service`: seconds between two runs of the renewal worker.
+    pub auto_renew_worker_interval: Option<u64>,
 }
 
 impl Default for Config {
@@ -237,6 +249,8 @@ impl Default for Config {
             cognito_region: None,
             alg: Alg::RS256,
             hs256_secret: None,
+            auto_renew_threshold: crate::issuer::lifecycle::DEFAULT_THRESHOLD_SEC,
+            auto_renew_interval: crate::issuer::lifecycle::DEFAULT_INTERVAL_SEC,
             admin_token: None,
         }
     }
@@ -414,6 +428,10 @@ pub struct FileConfig {
     pub alg: Option<Alg>,
     /// See [`Config::hs256_secret`].
     pub hs256_secret: Option<Secret>,
+    /// See [`Config::auto_renew_threshold`].
+    pub auto_renew_threshold_seconds: Option<u64>,
+    /// See [`Config::auto_renew_interval`].
+    pub auto_renew_worker_interval: Option<u64>,
     /// See [`Config::admin_token`].
     pub admin_token: Option<Secret>,
     /// Where the file is (relative paths in it are resolved against its directory).
@@ -736,6 +754,19 @@ impl Config {
             check_region(region, "--cognito-region / COGNITO_REGION")?;
         }
 
+        let auto_renew_threshold = renewal_seconds(
+            opts.auto_renew_threshold_seconds
+                .or(file.auto_renew_threshold_seconds),
+            crate::issuer::lifecycle::DEFAULT_THRESHOLD_SEC,
+            "--auto-renew-threshold-seconds / AUTO_RENEW_THRESHOLD_SECONDS",
+        )?;
+        let auto_renew_interval = renewal_seconds(
+            opts.auto_renew_worker_interval
+                .or(file.auto_renew_worker_interval),
+            crate::issuer::lifecycle::DEFAULT_INTERVAL_SEC,
+            "--auto-renew-worker-interval / AUTO_RENEW_WORKER_INTERVAL",
+        )?;
+
         Ok(Config {
             host,
             port: opts.port.or(file.port).unwrap_or(DEFAULT_PORT),
@@ -778,6 +809,8 @@ impl Config {
             cognito_region,
             alg,
             hs256_secret,
+            auto_renew_threshold,
+            auto_renew_interval,
             // An empty ADMIN_TOKEN= is "not set": it never turns off a file's token.
             admin_token: opts
                 .admin_token
@@ -785,6 +818,14 @@ impl Config {
                 .filter(|t| !t.0.is_empty())
                 .or(file.admin_token.filter(|t| !t.0.is_empty())),
         })
+    }
+}
+
+/// A renewal setting: at least 1 second (the original's ticker panics on 0).
+fn renewal_seconds(value: Option<u64>, default: u64, name: &str) -> Result<u64, ConfigError> {
+    match value.unwrap_or(default) {
+        0 => err(format!("{name}: must be at least 1 second")),
+        s => Ok(s),
     }
 }
 
@@ -846,6 +887,22 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
         if spec.alg == Some(Alg::HS256) && hs256_secret.is_none() {
             return err(format!("{place}.alg: HS256 needs {place}.hs256_secret"));
         }
+        let auto_renew_threshold = match spec.auto_renew_threshold_seconds {
+            Some(s) => Some(renewal_seconds(
+                Some(s),
+                0,
+                &format!("{place}.auto_renew_threshold_seconds"),
+            )?),
+            None => None,
+        };
+        let auto_renew_interval = match spec.auto_renew_worker_interval {
+            Some(s) => Some(renewal_seconds(
+                Some(s),
+                0,
+                &format!("{place}.auto_renew_worker_interval"),
+            )?),
+            None => None,
+        };
         out.insert(
             name.clone(),
             NamedIssuer {
@@ -862,6 +919,8 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
                 claims_namespace: non_empty(spec.claims_namespace.clone()),
                 tenant_id: non_empty(spec.tenant_id.clone()),
                 cognito_region: non_empty(spec.cognito_region.clone()),
+                auto_renew_threshold,
+                auto_renew_interval,
             },
         );
     }

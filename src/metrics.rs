@@ -116,7 +116,7 @@ pub struct Metrics {
 }
 
 /// Escapes a Prometheus label value (`\`, `"`, newline).
-fn label(value: &str) -> String {
+pub fn label(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")

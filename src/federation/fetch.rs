@@ -3,6 +3,8 @@
 //! in size ([`MAX_JWKS_BYTES`]) and in redirects (none followed), then
 //! validated issuer by issuer and key by key ([`parse_cluster_keys`]):
 //! garbage is reported (with control characters escaped), never served.
+//! The same answer carries each issuer's revoked `jti`s (hashed, with their
+//! `exp`; [`parse_revocations`]), which the refresher hands to the issuers.
 
 use std::time::Duration;
 
@@ -22,6 +24,24 @@ pub const MAX_KEYS_PER_PEER: usize = 64;
 
 /// Most issuers taken from one peer's answer.
 pub const MAX_ISSUERS_PER_PEER: usize = 1100;
+
+/// Most revocations a replica publishes, and takes from one peer, per
+/// answer (all issuers together): about 1 MiB of JSON.
+pub const MAX_REVOCATIONS_PER_PEER: usize = 20_000;
+
+/// A revocation a peer published: the issuer, the [`hash`] of the `jti`
+/// and the token's `exp`.
+///
+/// [`hash`]: crate::issuer::spent::hash
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRevocation {
+    /// The issuer's name (`""` = root).
+    pub issuer: String,
+    /// The spent-set key of the `jti`.
+    pub hash: u128,
+    /// Until when it is revoked.
+    pub exp: i64,
+}
 
 /// The HTTP client for peer fetches.
 #[derive(Debug, Clone)]
@@ -76,15 +96,20 @@ impl Fetcher {
         self.timeout
     }
 
-    /// Fetches and validates `base`'s own keys. Never takes longer than the timeout.
-    pub async fn fetch(&self, base: &str) -> FetchOutcome {
+    /// Fetches and validates `base`'s own keys, and the revocations it
+    /// published. Never takes longer than the timeout.
+    pub async fn fetch(&self, base: &str) -> (FetchOutcome, Vec<PeerRevocation>) {
         let body = match self.get(&keys_url(base)).await {
-            Err(reason) => return FetchOutcome::Failed(reason),
+            Err(reason) => return (FetchOutcome::Failed(reason), Vec::new()),
             Ok(body) => body,
         };
         match parse_cluster_keys(&body) {
-            Ok((valid, rejected)) => FetchOutcome::Keys { valid, rejected },
-            Err(reason) => FetchOutcome::Failed(reason),
+            Ok((valid, mut rejected)) => {
+                let (revoked, why) = parse_revocations(&body);
+                rejected.extend(why);
+                (FetchOutcome::Keys { valid, rejected }, revoked)
+            }
+            Err(reason) => (FetchOutcome::Failed(reason), Vec::new()),
         }
     }
 
@@ -249,6 +274,55 @@ pub fn parse_cluster_keys(body: &[u8]) -> Result<(Vec<IssuerJwk>, Vec<String>), 
     Ok((valid, bounded(rejected)))
 }
 
+/// The revocations of a `/cluster/keys` answer: per issuer, `"revoked":
+/// {"<32 hex digits>": exp, ...}`; each bad entry is one reason. At most
+/// [`MAX_REVOCATIONS_PER_PEER`] are taken. An answer without any is none.
+pub fn parse_revocations(body: &[u8]) -> (Vec<PeerRevocation>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut rejected = Vec::new();
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return (out, rejected);
+    };
+    let Some(issuers) = value.get("issuers").and_then(Value::as_object) else {
+        return (out, rejected);
+    };
+    for (name, entry) in issuers.iter().take(MAX_ISSUERS_PER_PEER) {
+        let Some(revoked) = entry.get("revoked") else {
+            continue;
+        };
+        if !name.is_empty() && check_name(name).is_err() {
+            continue; // Already reported with the keys.
+        }
+        let Some(revoked) = revoked.as_object() else {
+            rejected.push(format!("issuer {name:?}: \"revoked\" is not an object"));
+            continue;
+        };
+        let mut bad = 0;
+        for (hash, exp) in revoked {
+            if out.len() >= MAX_REVOCATIONS_PER_PEER {
+                rejected.push(format!(
+                    "more revocations ignored (at most {MAX_REVOCATIONS_PER_PEER} per peer)"
+                ));
+                return (out, rejected);
+            }
+            match (crate::issuer::spent::parse_hash_hex(hash), exp.as_i64()) {
+                (Some(hash), Some(exp)) => out.push(PeerRevocation {
+                    issuer: name.clone(),
+                    hash,
+                    exp,
+                }),
+                _ => bad += 1,
+            }
+        }
+        if bad > 0 {
+            rejected.push(format!(
+                "issuer {name:?}: {bad} revocations are not \"<32 hex digits>\": <exp>"
+            ));
+        }
+    }
+    (out, rejected)
+}
+
 /// Parses a JWKS into valid keys and one reason per ignored key. An answer
 /// that is not a JWKS at all is an error.
 pub fn parse_jwks(body: &[u8]) -> Result<(Vec<Jwk>, Vec<String>), String> {
@@ -340,6 +414,42 @@ mod tests {
         );
         let e = parse_cluster_keys(b"{\"keys\": []}").unwrap_err();
         assert!(e.contains("no \"issuers\""), "{e}");
+    }
+
+    #[test]
+    fn revocations_are_parsed_validated_and_capped() {
+        let h = "0123456789abcdef0123456789abcdef";
+        let body = json!({"issuers": {
+            "": {"keys": [], "revoked": {h: 100}},
+            "jas": {"keys": [], "revoked": {h: 200, "nothex": 1, "0123": 2, (h.to_uppercase()): "x"}},
+            "old": {"keys": []},
+            "bad name!": {"keys": [], "revoked": {h: 1}},
+            "odd": {"keys": [], "revoked": [h]},
+        }});
+        let (revoked, rejected) = parse_revocations(body.to_string().as_bytes());
+        let got: Vec<(&str, i64)> = revoked.iter().map(|r| (r.issuer.as_str(), r.exp)).collect();
+        assert_eq!(got, [("", 100), ("jas", 200)]);
+        assert_eq!(revoked[0].hash, 0x0123456789abcdef0123456789abcdef);
+        assert_eq!(rejected.len(), 2, "{rejected:?}");
+        assert!(
+            rejected
+                .iter()
+                .any(|r| r.contains("\"jas\": 3 revocations")),
+            "{rejected:?}"
+        );
+        assert!(
+            rejected.iter().any(|r| r.contains("\"odd\"")),
+            "{rejected:?}"
+        );
+        assert_eq!(parse_revocations(b"garbage"), (vec![], vec![]));
+
+        let many: serde_json::Map<String, Value> = (0..MAX_REVOCATIONS_PER_PEER + 5)
+            .map(|i| (format!("{i:032x}"), json!(100)))
+            .collect();
+        let body = json!({"issuers": {"": {"keys": [], "revoked": many}}});
+        let (revoked, rejected) = parse_revocations(body.to_string().as_bytes());
+        assert_eq!(revoked.len(), MAX_REVOCATIONS_PER_PEER);
+        assert_eq!(rejected.len(), 1);
     }
 
     #[test]

@@ -78,6 +78,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(routes::authorize::router())
         .merge(routes::userinfo::router())
         .merge(routes::introspect::router())
+        .merge(routes::lifecycle::router())
         .merge(routes::server::router())
         .merge(routes::profile::router())
         .merge(routes::admin::router(state.clone()))

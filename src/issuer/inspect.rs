@@ -83,6 +83,13 @@ impl Issuer {
         {
             return Err("token was revoked (or, for a refresh token, already used)".into());
         }
+        // A lifecycle child dies with its parent, also where the cascade
+        // could not reach it (a child minted by another replica).
+        if let Some(parent) = claims.get("parent_jti").and_then(Value::as_str)
+            && self.spent().is_spent(parent, now)
+        {
+            return Err("token was revoked with its parent".into());
+        }
         Ok((kind, claims))
     }
 

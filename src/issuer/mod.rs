@@ -23,6 +23,9 @@
 //! - [`controls`]: test controls (`/_admin`): runtime personas and clients,
 //!   faults, the request ledger, reset.
 //! - [`registry`]: the root issuer, named issuers, names, federation input.
+//! - [`lifecycle`]: the token lifecycle service of `jwt-auth-service`
+//!   issuers (pairs, renewal, streams, revocation, its `/authorize`).
+//! - [`ext_authz`]: the external authorization check of every issuer.
 
 pub mod artifacts;
 pub mod authorize;
@@ -31,9 +34,11 @@ pub mod clock;
 pub mod controls;
 pub mod discovery;
 pub mod error;
+pub mod ext_authz;
 pub mod form;
 pub mod grant;
 pub mod inspect;
+pub mod lifecycle;
 pub mod paths;
 pub mod pkce;
 pub mod profile;
@@ -93,6 +98,8 @@ pub struct Settings {
     pub alg: Alg,
     /// The HS256 secret (`hs256_secret`, `HS256_SECRET` for the root).
     pub hs256_secret: Option<Secret>,
+    /// Auto-renewal of the lifecycle service (`jwt-auth-service` issuers).
+    pub renewal: lifecycle::RenewalSettings,
 }
 
 /// What a request brings to the core besides its parameters: the
@@ -220,6 +227,8 @@ pub struct Issuer {
     spent: spent::SpentJtis,
     clock: Clock,
     counters: TokenCounters,
+    /// The token lifecycle service (profile `jwt-auth-service` only).
+    lifecycle: Option<lifecycle::Lifecycle>,
     controls: controls::Controls,
 }
 
@@ -249,8 +258,11 @@ impl Issuer {
             (None, DefaultIss::Fixed(iss)) => Some(iss),
             (None, DefaultIss::Mount { .. }) => None,
         };
+        let lifecycle = (settings.profile == Profile::JwtAuthService)
+            .then(|| lifecycle::Lifecycle::new(settings.renewal, settings.replay_capacity));
         let ledger_capacity = settings.ledger_capacity;
         Issuer {
+            lifecycle,
             spent: spent::SpentJtis::with_capacity(settings.replay_capacity),
             settings,
             mount,
@@ -744,6 +756,7 @@ pub(crate) mod testing {
             profile_options: ProfileOptions::default(),
             alg: Alg::RS256,
             hs256_secret: None,
+            renewal: lifecycle::RenewalSettings::default(),
         }
     }
 

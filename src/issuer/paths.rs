@@ -33,6 +33,39 @@ pub const LOGOUT: &str = "/logout";
 /// OIDC RP-initiated logout, navikt's name (named issuers' `end_session_endpoint`).
 pub const ENDSESSION: &str = "/endsession";
 
+/// External authorization for gateways (every issuer, any method); any
+/// path below it too ([`EXT_AUTHZ_ANY`]).
+pub const EXT_AUTHZ: &str = "/ext-authz";
+/// [`EXT_AUTHZ`] with the path Envoy appends.
+pub const EXT_AUTHZ_ANY: &str = "/ext-authz/{*rest}";
+/// [`EXT_AUTHZ`] with Envoy's path `/` appended (a catch-all needs one
+/// character more).
+pub const EXT_AUTHZ_SLASH: &str = "/ext-authz/";
+
+/// The token lifecycle service (profile `jwt-auth-service`), relative to
+/// the issuer's mount like the original's paths are to its root.
+pub mod lifecycle {
+    /// `POST`: one token.
+    pub const TOKENS: &str = "/tokens";
+    /// `POST`: a parent and maybe a child.
+    pub const TOKEN_PAIRS: &str = "/token-pairs";
+    /// `POST`: a child from a parent token.
+    pub const RENEW: &str = "/renew";
+    /// `GET ?parent_jti=`: the latest auto-renewed child.
+    pub const LATEST: &str = "/tokens/latest";
+    /// `GET ?parent_jti=`: the same as Server-Sent Events.
+    pub const STREAM: &str = "/tokens/stream";
+    /// `DELETE`: revoke a token.
+    pub const TOKEN: &str = "/tokens/{jti}";
+    /// `DELETE`: revoke a user's tokens.
+    pub const USER_TOKENS: &str = "/users/{user_id}/tokens";
+    /// `GET`: the service's health document (named issuers only: the
+    /// root's `/health` is the server's).
+    pub const HEALTH: &str = "/health";
+    /// `GET`: the same.
+    pub const HEALTHZ: &str = "/healthz";
+}
+
 /// Where Keycloak issuers are mounted: `/realms/{name}`.
 pub const REALMS: &str = "/realms";
 

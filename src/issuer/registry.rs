@@ -10,6 +10,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+use super::lifecycle::RenewalSettings;
 use super::{Issuer, Settings, paths};
 use crate::claims::Users;
 use crate::clients::Clients;
@@ -237,6 +238,10 @@ impl Registry {
             },
             alg: config.alg,
             hs256_secret: config.hs256_secret.clone(),
+            renewal: RenewalSettings {
+                threshold_sec: config.auto_renew_threshold,
+                interval_sec: config.auto_renew_interval,
+            },
         };
         let template = Template {
             settings: root_settings.clone(),
@@ -272,6 +277,12 @@ impl Registry {
                     settings.alg = alg;
                 }
                 settings.hs256_secret = own.hs256_secret.clone();
+                if let Some(threshold) = own.auto_renew_threshold {
+                    settings.renewal.threshold_sec = threshold;
+                }
+                if let Some(interval) = own.auto_renew_interval {
+                    settings.renewal.interval_sec = interval;
+                }
                 Issuer::new(
                     settings,
                     own.users.clone().unwrap_or_else(|| template.users.clone()),
@@ -429,6 +440,43 @@ impl Registry {
             .filter(|i| i.has_key())
             .map(|i| (i.name().to_string(), i.keys().local().keys.clone()))
             .collect()
+    }
+
+    /// The live revocations made on this replica, by issuer name, as
+    /// `(hash, exp)`: what peers take from `/cluster/keys`. At most `max`
+    /// in all (each issuer's latest-expiring first when there are more).
+    pub fn own_revocations(&self, max: usize) -> BTreeMap<String, Vec<(u128, i64)>> {
+        let mut left = max;
+        let mut out = BTreeMap::new();
+        for issuer in self.all() {
+            let entries = issuer.spent().local_live(issuer.clock().now(), left);
+            left -= entries.len();
+            if !entries.is_empty() {
+                out.insert(issuer.name().to_string(), entries);
+            }
+        }
+        out
+    }
+
+    /// Takes revocations made on peers: each into its issuer's spent set
+    /// (issuers that do not exist here are skipped).
+    pub fn learn_revocations(&self, revoked: Vec<crate::federation::fetch::PeerRevocation>) {
+        let mut by_issuer: BTreeMap<String, Vec<(u128, i64)>> = BTreeMap::new();
+        for r in revoked {
+            by_issuer.entry(r.issuer).or_default().push((r.hash, r.exp));
+        }
+        for (name, entries) in by_issuer {
+            let Some(issuer) = self.find(&name) else {
+                continue;
+            };
+            match issuer.spent().learn_all(&entries, issuer.clock().now()) {
+                Ok(0) => {}
+                Ok(added) => tracing::info!(issuer = name, added, "revocations learnt from peers"),
+                Err(e) => {
+                    tracing::warn!(issuer = name, error = %e, "cannot take peers' revocations")
+                }
+            }
+        }
     }
 
     /// Replaces the peers' keys of every issuer with `by_issuer` (validated;

@@ -1,13 +1,15 @@
 //! `jwt-auth-service`: the claims of klazomenai/jwt-auth-service
 //! (`pkg/auth/jwt.go`, `TokenClaims`): `aud` as an array, a UUID `jti`,
 //! `user_id`, `network` and `rate_limit`, no `nbf`. Only the claim shape,
-//! paths and default `iss` live here; the service's API (`/tokens`,
-//! `/token-pairs`, ...) is the lifecycle issue's. `client_credentials` and
+//! paths, default `iss` and discovery live here; the service's API
+//! (`/tokens`, `/token-pairs`, ...) is [`crate::issuer::lifecycle`]. `client_credentials` and
 //! ID tokens are the plain ones.
 
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
-use super::{Shape, Shaped, TokenInput, TokenKind, aud_list, ids, plain, registered};
+use super::{
+    ProfileSettings, Shape, Shaped, TokenInput, TokenKind, aud_list, ids, plain, registered,
+};
 use crate::random::RandomError;
 
 /// The `jwt-auth-service` profile.
@@ -43,6 +45,16 @@ impl Shape for JwtAuthService {
         c.insert("network".into(), json!(DEFAULT_NETWORK));
         c.insert("rate_limit".into(), json!(DEFAULT_RATE_LIMIT));
         Ok(c.into())
+    }
+
+    /// `<mount>/authorize` is the service's external authorization check on
+    /// these issuers, not an OAuth authorization endpoint: discovery does
+    /// not offer one, nor the code grant that needs it.
+    fn discovery(&self, doc: &mut Map<String, Value>, _settings: &ProfileSettings) {
+        doc.remove("authorization_endpoint");
+        if let Some(Value::Array(grants)) = doc.get_mut("grant_types_supported") {
+            grants.retain(|g| g != "authorization_code");
+        }
     }
 }
 

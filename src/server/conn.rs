@@ -15,8 +15,9 @@
 //!
 //! Each connection tracks its phase ([`Phase`]): the socket wrapper sees the
 //! first byte of a request, the request body wrapper sees its end, the
-//! service sees the response; a watchdog per connection closes it at the
-//! deadline of the current phase.
+//! response body wrapper sees the end of the answer (a stream of
+//! Server-Sent Events is answered, not idle, for as long as it lasts); a
+//! watchdog per connection closes it at the deadline of the current phase.
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -252,6 +253,51 @@ impl http_body::Body for TrackedBody {
     }
 }
 
+/// A response body that puts its connection back to [`Phase::Idle`] when
+/// it ends (or is dropped: written out, or the connection went away).
+struct TrackedResponse {
+    inner: Body,
+    state: Option<Arc<ConnState>>,
+}
+
+impl TrackedResponse {
+    fn done(&mut self) {
+        if let Some(state) = self.state.take() {
+            state.set(Phase::Idle);
+        }
+    }
+}
+
+impl Drop for TrackedResponse {
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
+impl http_body::Body for TrackedResponse {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+            self.done();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// Accepts connections on `listener` and serves `app` on each until
 /// `shutdown` resolves; then drains as the module documentation says.
 pub async fn serve(
@@ -381,8 +427,16 @@ async fn serve_connection(
                     hyper::header::HeaderValue::from_static("close"),
                 );
             }
-            state.set(Phase::Idle);
-            response
+            // Idle once the whole response is out: a streamed body (Server-Sent
+            // Events) is still being answered, not idle.
+            response.map(|response| {
+                response.map(|inner| {
+                    Body::new(TrackedResponse {
+                        inner,
+                        state: Some(state),
+                    })
+                })
+            })
         }
     });
     let conn = http1::Builder::new()

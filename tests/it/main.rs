@@ -20,6 +20,9 @@
 //! - `testing_helper`: `mock_idp::testing::MockIdp` as its docs say.
 //! - `workbench`: the page and JSON index at `/` and `<mount>/`, its CSP and
 //!   assets, `_admin/users`, the built-in `workbench` client over HTTP.
+//! - `lifecycle`: the token lifecycle service (`jwt-auth-service` issuers)
+//!   over HTTP, its event stream, ext-authz on every issuer, revocations
+//!   across two real replicas.
 //! - `offline`: `mock-idp mint`/`jwks`/`decode` against a real server's
 //!   persisted key and served JWKS; their errors.
 //! - `fuzz_replay`: the fuzz targets of `fuzz/` on stable: the committed
@@ -41,6 +44,7 @@ mod federation_dns;
 mod fuzz_replay;
 mod issuers;
 mod jwks;
+mod lifecycle;
 mod marker;
 mod oauth_code;
 mod oauth_endpoints;

@@ -7,11 +7,11 @@
 
 use axum::Router;
 use axum::extract::RawQuery;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::{login_page, no_store};
+use super::{lifecycle, login_page, no_store};
 use crate::http::error::ApiError;
 use crate::http::extract::{BaseUrl, Basic, Body, Iss};
 use crate::http::{SharedState, issuer_route};
@@ -147,12 +147,17 @@ fn render(
     }
 }
 
-/// `GET <mount>/authorize`.
+/// `GET <mount>/authorize` (on a `jwt-auth-service` issuer, the
+/// service's external authorization check instead, as `POST` and `HEAD`).
 pub async fn authorize_get(
     Iss(issuer): Iss,
     BaseUrl(base): BaseUrl,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Result<BrowserResponse, ApiError> {
+) -> Result<Response, ApiError> {
+    if issuer.lifecycle().is_some() {
+        return Ok(lifecycle::authorize_check(&issuer, &headers));
+    }
     let query = query.unwrap_or_default();
     authorize_step(
         &issuer,
@@ -161,14 +166,20 @@ pub async fn authorize_get(
         Issuer::authorize,
         BrowserResponse::Found,
     )
+    .map(IntoResponse::into_response)
 }
 
-/// `POST <mount>/authorize` (OIDC Core §3.1.2.1: the same request as a form body).
+/// `POST <mount>/authorize` (OIDC Core §3.1.2.1: the same request as a form
+/// body; on a `jwt-auth-service` issuer, the service's check).
 pub async fn authorize_post(
     Iss(issuer): Iss,
     BaseUrl(base): BaseUrl,
+    headers: HeaderMap,
     Body(body): Body,
-) -> Result<BrowserResponse, ApiError> {
+) -> Result<Response, ApiError> {
+    if issuer.lifecycle().is_some() {
+        return Ok(lifecycle::authorize_check(&issuer, &headers));
+    }
     authorize_step(
         &issuer,
         &base,
@@ -176,6 +187,7 @@ pub async fn authorize_post(
         Issuer::authorize,
         BrowserResponse::SeeOther,
     )
+    .map(IntoResponse::into_response)
 }
 
 /// `POST <mount>/authorize/login`: the login page's submit.

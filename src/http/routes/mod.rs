@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod discovery;
 pub mod introspect;
 pub mod jwks;
+pub mod lifecycle;
 pub mod login_page;
 pub mod profile;
 pub mod server;

@@ -47,12 +47,9 @@ test('jwt-auth-service: the service\'s claims on a JSON-minted token', async () 
   assert.match(payload.jti, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 });
 
-// The service's API (POST /tokens, ...) is issue 13's, proven by the
-// lifecycle stage (tests/e2e/lifecycle); set PROFILES_LIFECYCLE_API=1 to run
-// this check here too once mock-idp serves it.
-test('jwt-auth-service: POST /tokens answers {token, token_id, expires_at}', {
-  skip: process.env.PROFILES_LIFECYCLE_API === '1' ? false : 'the jwt-auth-service API is issue 13 (lifecycle stage)',
-}, async () => {
+// The service's API (POST /tokens, ...): the lifecycle stage
+// (tests/e2e/lifecycle) covers the rest of it.
+test('jwt-auth-service: POST /tokens answers {token, token_id, expires_at}', async () => {
   const at = mount('jwtauth');
   const res = await fetch(`${at}/tokens`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
