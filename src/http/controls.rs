@@ -8,6 +8,7 @@
 //! Cost when nothing is armed: one atomic load for the fault check and one
 //! short-locked push into a ring per request.
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -19,7 +20,7 @@ use bytes::Bytes;
 use serde_json::json;
 
 use super::SharedState;
-use super::extract::issuer_name;
+use super::extract::{Resolved, issuer_name};
 use crate::issuer::ErrorCode;
 use crate::issuer::controls::ledger::Observed;
 use crate::issuer::controls::{Fault, FaultBody, TokenFacts};
@@ -112,6 +113,9 @@ pub async fn controls(State(state): State<SharedState>, request: Request, next: 
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     // An issuer that does not exist yet (created by this very request) has no fault.
     let issuer = state.issuers.find(&target.issuer);
+    if let Some(issuer) = &issuer {
+        parts.extensions.insert(Resolved(Arc::clone(issuer)));
+    }
     let fault = match (&issuer, target.endpoint) {
         (Some(issuer), Some(endpoint)) => issuer.faults().strike(endpoint),
         _ => None,

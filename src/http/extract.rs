@@ -15,7 +15,7 @@ use bytes::Bytes;
 
 use super::error::ApiError;
 use super::state::{BODY_LIMIT, SharedState};
-use crate::issuer::registry::At;
+use crate::issuer::registry::{At, Registry};
 use crate::issuer::{BasicCredentials, Form, Issuer, OAuthError, RequestCtx};
 use crate::profiles::Profile;
 
@@ -68,11 +68,22 @@ impl FromRequestParts<SharedState> for Iss {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
-        let name = issuer_name(parts).await;
         let at = parts.extensions.get::<MountAt>().map_or(At::Named, |m| m.0);
+        let found = parts.extensions.get::<Resolved>().map(|r| Arc::clone(&r.0));
+        let looked_up = match found {
+            Some(_) => None,
+            None => issuer_name(parts).await,
+        };
+        let name = match &found {
+            Some(issuer) => Some(issuer.name()).filter(|n| !n.is_empty()),
+            None => looked_up.as_deref(),
+        };
         // Checked before the lookup, which may create a dynamic issuer.
         if let Some(gate) = parts.extensions.get::<ProfileGate>() {
-            let profile = state.issuers.profile_at(name.as_deref(), at);
+            let profile = match &found {
+                Some(issuer) => issuer.profile(),
+                None => state.issuers.profile_at(name, at),
+            };
             if !gate.allows(profile) {
                 let owners: Vec<&str> = Profile::ALL
                     .into_iter()
@@ -85,18 +96,25 @@ impl FromRequestParts<SharedState> for Iss {
                     parts.uri.path(),
                     if gate.path.is_empty() { "/" } else { gate.path },
                     owners.join("/"),
-                    name.as_deref().unwrap_or(""),
+                    name.unwrap_or(""),
                 )));
             }
         }
-        let issuer = state
-            .issuers
-            .get_at(name.as_deref(), at)
-            .map_err(|e| ApiError::NotFound(e.to_string()))?;
+        let issuer = match &found {
+            Some(issuer) => Registry::at_mount(issuer, at),
+            None => state.issuers.get_at(name, at),
+        }
+        .map_err(|e| ApiError::NotFound(e.to_string()))?;
         issuer.ready().await?;
         Ok(Iss(issuer))
     }
 }
+
+/// Request extension: the existing issuer the matched route names, looked
+/// up once by the controls middleware ([`super::controls`]) so the
+/// extractors and the latency layer do not look it up again.
+#[derive(Debug, Clone)]
+pub struct Resolved(pub Arc<Issuer>);
 
 /// What the issuer core needs from a request besides its parameters: the
 /// base URL ([`BaseUrl`]) and the `Origin` header (when it is an origin;

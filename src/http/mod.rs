@@ -127,16 +127,24 @@ async fn track_latency(State(state): State<SharedState>, request: Request, next:
         .extensions
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
-    let issuer = extract::issuer_name(&mut parts).await.unwrap_or_default();
+    let resolved = parts
+        .extensions
+        .get::<extract::Resolved>()
+        .map(|r| std::sync::Arc::clone(&r.0));
+    let name = match resolved {
+        Some(_) => String::new(),
+        None => extract::issuer_name(&mut parts).await.unwrap_or_default(),
+    };
     let method = parts.method.clone();
     let response = next.run(Request::from_parts(parts, body)).await;
-    // Only issuers that exist: a 404 for a bad name must not grow the metrics.
+    // Only issuers that exist (perhaps created by this request): a 404 for
+    // a bad name must not grow the metrics.
     if let Some(route) = route
-        && (issuer.is_empty() || state.issuers.find(&issuer).is_some())
+        && let Some(issuer) = resolved.or_else(|| state.issuers.find(&name))
     {
         state
             .metrics
-            .observe_request(&issuer, method.as_str(), &route, start.elapsed());
+            .observe_request(issuer.name(), method.as_str(), &route, start.elapsed());
     }
     response
 }

@@ -132,6 +132,15 @@ impl fmt::Display for LookupError {
 
 impl std::error::Error for LookupError {}
 
+/// [`LookupError::WrongMount`] when an issuer of `profile` does not live at `at`.
+fn wrong_mount(name: &str, profile: Profile, at: At) -> Option<LookupError> {
+    (profile.shape().realm_mounted() != (at == At::Realm)).then(|| LookupError::WrongMount {
+        name: name.to_string(),
+        profile,
+        mount: mount_of(profile, name),
+    })
+}
+
 /// The mount of a named issuer of `profile` called `name`.
 fn mount_of(profile: Profile, name: &str) -> String {
     if profile.shape().realm_mounted() {
@@ -344,15 +353,7 @@ impl Registry {
         let Some(name) = name else {
             return Ok(Arc::clone(&self.root));
         };
-        let wrong_mount = |profile: Profile| {
-            (profile.shape().realm_mounted() != (at == At::Realm)).then(|| {
-                LookupError::WrongMount {
-                    name: name.to_string(),
-                    profile,
-                    mount: mount_of(profile, name),
-                }
-            })
-        };
+        let wrong_mount = |profile: Profile| wrong_mount(name, profile, at);
         if let Some(found) = self.named_map().get(name) {
             return match wrong_mount(found.profile()) {
                 Some(e) => Err(e),
@@ -410,6 +411,16 @@ impl Registry {
         tracing::info!(issuer = name, profile = %profile, "created dynamic issuer on first use");
         self.created.notify_one();
         Ok(issuer)
+    }
+
+    /// `issuer` (found earlier, e.g. by [`Registry::find`]) as reached at
+    /// `at`: the same answer [`Registry::get_at`] gives for its name.
+    pub fn at_mount(issuer: &Arc<Issuer>, at: At) -> Result<Arc<Issuer>, LookupError> {
+        let name = issuer.name();
+        match wrong_mount(name, issuer.profile(), at) {
+            Some(e) if !name.is_empty() => Err(e),
+            _ => Ok(Arc::clone(issuer)),
+        }
     }
 
     /// The existing issuer `name` (`""` = root); never creates one.
