@@ -1,8 +1,13 @@
 //! Criterion micro-benchmarks of the hot paths without TCP: building claims,
 //! signing (key parsed once), the whole mint, minting through the issuer core
-//! for the root and a named issuer and with ES256 / EdDSA keys, serving the
-//! JWKS through the router, and startup (config file + state) with 1 and 100
-//! configured issuers. Run: `cargo bench --bench mint`.
+//! for the root and a named issuer and with ES256 / EdDSA keys, minting under
+//! every profile (one issuer each, the same full persona), serving the JWKS
+//! through the router, what the test controls (faults check, request ledger)
+//! add to `POST /token`, the external authorization check with its
+//! revocation lookups, and startup (config file + state) with 1 and 100
+//! configured issuers.
+//! Run: `cargo bench --bench mint` (`-- _profile` for the profiles: claims
+//! alone, then the whole mint; `-- ext_authz\|revocation` for the checks).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
@@ -12,8 +17,11 @@ use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mock_idp::claims::{self, MintRequest, users::parse_users};
 use mock_idp::cli::Opts;
-use mock_idp::config::Config;
+use mock_idp::config::{Config, NamedIssuer};
+use mock_idp::issuer::RequestCtx;
+use mock_idp::issuer::registry::At;
 use mock_idp::keys::{Alg, KidPolicy, SigningKey};
+use mock_idp::profiles::Profile;
 use mock_idp::{http, jwt, server};
 use serde_json::json;
 use tower::ServiceExt;
@@ -30,12 +38,7 @@ fn bench_mint(c: &mut Criterion) {
     let users =
         parse_users("alice: {sub: user_alice, org_id: org_1, org_role: admin, org_slug: acme}")
             .unwrap();
-    let ctx = claims::MintContext {
-        issuer: "https://issuer.local",
-        audience: None,
-        token_ttl: 900,
-        users: &users,
-    };
+    let ctx = claims::MintContext::new("https://issuer.local", &users);
     let key = SigningKey::generate(&KidPolicy::default()).unwrap();
     let req = request();
     let now = mock_idp::unix_now();
@@ -75,10 +78,17 @@ fn bench_issuers(c: &mut Criterion) {
     runtime.block_on(named.ready()).unwrap();
     let req = request();
     c.bench_function("issuer_mint_root", |b| {
-        b.iter(|| root.mint("http://h", black_box(&req)).unwrap())
+        b.iter(|| {
+            root.mint(&RequestCtx::new("http://h"), black_box(&req))
+                .unwrap()
+        })
     });
     c.bench_function("issuer_mint_named", |b| {
-        b.iter(|| named.mint("http://h", black_box(&req)).unwrap())
+        b.iter(|| {
+            named
+                .mint(&RequestCtx::new("http://h"), black_box(&req))
+                .unwrap()
+        })
     });
     // Keys of other algorithms are created on their first use: create them
     // before measuring, as the HTTP bench warms them up.
@@ -91,13 +101,19 @@ fn bench_issuers(c: &mut Criterion) {
             alg: Some(alg),
             ..request()
         };
-        let token = root.mint("http://h", &req).unwrap().access_token;
+        let token = root
+            .mint(&RequestCtx::new("http://h"), &req)
+            .unwrap()
+            .access_token;
         assert!(
             token_alg_is(&token, alg),
             "{name}: token not signed with {alg}"
         );
         c.bench_function(name, |b| {
-            b.iter(|| root.mint("http://h", black_box(&req)).unwrap())
+            b.iter(|| {
+                root.mint(&RequestCtx::new("http://h"), black_box(&req))
+                    .unwrap()
+            })
         });
     }
     let router = http::router(state);
@@ -165,5 +181,208 @@ fn bench_startup(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_mint, bench_issuers, bench_startup);
+/// `POST /token` through the whole router (faults check and ledger on)
+/// against the token route alone, and the controls' own work per request,
+/// in the same run (docs/performance.md, "Test controls").
+fn bench_controls(c: &mut Criterion) {
+    use mock_idp::issuer::controls::TokenFacts;
+    use mock_idp::issuer::controls::ledger::Observed;
+    use mock_idp::issuer::paths::Endpoint;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let users =
+        parse_users("alice: {sub: user_alice, org_id: org_1, org_role: admin, org_slug: acme}")
+            .unwrap();
+    let state = server::load_state(Config {
+        users,
+        ..Config::default()
+    })
+    .unwrap();
+    let body = serde_json::to_vec(&json!({
+        "user": "alice",
+        "claims": {"email": "alice@example.com", "roles": ["admin", "qa"]}
+    }))
+    .unwrap();
+    let post = |router: &axum::Router| {
+        let request = Request::post("/token")
+            .header("content-type", "application/json")
+            .body(Body::from(body.clone()))
+            .unwrap();
+        runtime.block_on(async {
+            let res = router.clone().oneshot(request).await.unwrap();
+            assert_eq!(res.status(), 200);
+            black_box(res)
+        })
+    };
+    let full = http::router(state.clone());
+    let bare = http::routes::token::router().with_state(state.clone());
+    c.bench_function("token_post_via_router", |b| b.iter(|| post(&full)));
+    c.bench_function("token_post_route_only", |b| b.iter(|| post(&bare)));
+    // Criterion may have been told to run only some benches: one request of
+    // our own proves the measured router records into the ledger.
+    post(&full);
+    assert!(
+        !state.issuers.root().ledger().is_empty(),
+        "the ledger recorded"
+    );
+
+    let root = state.issuers.root().clone();
+    let token = root
+        .mint(&RequestCtx::new("http://h"), &request())
+        .unwrap()
+        .access_token;
+    c.bench_function("controls_per_token_request", |b| {
+        b.iter(|| {
+            assert!(root.faults().strike(Endpoint::Token).is_none());
+            let facts = TokenFacts::from_access_token(black_box(&token));
+            root.ledger().record(&Observed {
+                unix_ms: 1_700_000_000_000,
+                method: "POST",
+                path: "/token",
+                query: None,
+                status: 200,
+                facts: Some(&facts),
+                duration: std::time::Duration::from_micros(300),
+            });
+        })
+    });
+}
+
+/// A persona with every mapping field, so each profile has all of its work to do.
+const FULL_PERSONA: &str = "alice: {sub: user_alice, email: alice@acme.example, name: Alice Liddell, \
+    given_name: Alice, family_name: Liddell, username: alice, roles: [admin, editor], \
+    groups: [staff, engineering], permissions: ['read:reports', 'write:reports'], \
+    org_id: org_acme, org_role: admin, org_slug: acme, \
+    org_permissions: ['org:dashboard:read', 'org:dashboard:manage', 'org:teams:read'], \
+    client_roles: {web-app: [owner], billing-api: [invoice-reader]}}";
+
+fn bench_profiles(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let issuers = Profile::ALL
+        .iter()
+        .map(|p| {
+            let named = NamedIssuer {
+                profile: Some(*p),
+                audience: Some(claims::Audience::One("https://api.example".into())),
+                ..NamedIssuer::default()
+            };
+            (format!("p-{}", p.as_str()), named)
+        })
+        .collect();
+    let state = server::load_state(Config {
+        users: parse_users(FULL_PERSONA).unwrap(),
+        issuers,
+        ..Config::default()
+    })
+    .unwrap();
+    let req: MintRequest =
+        serde_json::from_value(json!({"user": "alice", "scope": "openid read:reports"})).unwrap();
+    // The only work that depends on the profile: building the claims.
+    let users = parse_users(FULL_PERSONA).unwrap();
+    let aud = claims::Audience::One("https://api.example".into());
+    let mut group = c.benchmark_group("claims_build_profile");
+    for profile in Profile::ALL {
+        let ctx = claims::MintContext {
+            profile,
+            audience: Some(&aud),
+            ..claims::MintContext::new("https://issuer.local", &users)
+        };
+        let now = mock_idp::unix_now();
+        group.bench_function(profile.as_str(), |b| {
+            b.iter(|| claims::build(black_box(&req), &ctx, now).unwrap())
+        });
+    }
+    group.finish();
+    let rc = RequestCtx::new("http://h");
+    let mut group = c.benchmark_group("issuer_mint_profile");
+    for profile in Profile::ALL {
+        let at = if profile == Profile::Keycloak {
+            At::Realm
+        } else {
+            At::Named
+        };
+        let name = format!("p-{}", profile.as_str());
+        let issuer = state.issuers.get_at(Some(&name), at).unwrap();
+        runtime.block_on(issuer.ready()).unwrap();
+        group.bench_function(profile.as_str(), |b| {
+            b.iter(|| issuer.mint(&rc, black_box(&req)).unwrap())
+        });
+    }
+    group.finish();
+}
+
+/// The hot path of a gateway check: `Issuer::ext_authz` (signature, times,
+/// `iss`, the `jti` and `parent_jti` revocation lookups, requirements) with
+/// a revocation set of 100 000 live entries, the lookup alone, and the whole
+/// check through the router (headers in, `x-auth-*` out, no TCP).
+fn bench_ext_authz(c: &mut Criterion) {
+    use mock_idp::issuer::ext_authz::Requirements;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let users =
+        parse_users("alice: {sub: user_alice, org_id: org_1, org_role: admin, org_slug: acme}")
+            .unwrap();
+    let state = server::load_state(Config {
+        users,
+        ..Config::default()
+    })
+    .unwrap();
+    let root = state.issuers.root().clone();
+    let token = root
+        .mint(&RequestCtx::new("http://h"), &request())
+        .unwrap()
+        .access_token;
+    let far = mock_idp::unix_now() + 86_400;
+    for i in 0..100_000 {
+        root.spent().spend(&format!("revoked-{i}"), far, 0).unwrap();
+    }
+    let none = Requirements::default();
+    let mut some = Requirements::default();
+    some.add_claim("sub:user_alice");
+    some.add_claim("roles:qa");
+    c.bench_function("ext_authz_check", |b| {
+        b.iter(|| root.ext_authz(Some(black_box(&token)), &none).unwrap())
+    });
+    c.bench_function("ext_authz_check_with_requirements", |b| {
+        b.iter(|| root.ext_authz(Some(black_box(&token)), &some).unwrap())
+    });
+    c.bench_function("revocation_lookup", |b| {
+        b.iter(|| root.spent().is_spent(black_box("revoked-4242"), 1))
+    });
+    let router = http::router(state);
+    let bearer = format!("Bearer {token}");
+    c.bench_function("ext_authz_via_router", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let res = router
+                    .clone()
+                    .oneshot(
+                        Request::get("/ext-authz/api/orders?page=2")
+                            .header("authorization", &bearer)
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200);
+                black_box(res)
+            })
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    bench_mint,
+    bench_issuers,
+    bench_profiles,
+    bench_ext_authz,
+    bench_controls,
+    bench_startup
+);
 criterion_main!(benches);

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::claims::Audience;
@@ -78,8 +78,14 @@ impl<'de> Deserialize<'de> for GrantType {
     }
 }
 
+impl Serialize for GrantType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// A registered OAuth client (RFC 7591 field names), from the config file.
-#[derive(Clone, Default, Deserialize, PartialEq)]
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
     /// Client identifier.
@@ -104,6 +110,23 @@ pub struct ClientConfig {
     /// Claims added to this client's tokens.
     #[serde(default)]
     pub claims: Map<String, Value>,
+    /// E-mail of the client's own (`client_credentials`) tokens, e.g. a
+    /// Google service account's; each profile maps it like a persona's.
+    pub email: Option<String>,
+    /// Display name in the client's own tokens.
+    pub name: Option<String>,
+    /// Login name in the client's own tokens.
+    pub username: Option<String>,
+    /// Roles of the client's own tokens (Keycloak service-account realm
+    /// roles, Entra app roles, ...).
+    pub roles: Option<Vec<String>>,
+    /// Groups of the client's own tokens.
+    pub groups: Option<Vec<String>>,
+    /// Permissions of the client's own tokens.
+    pub permissions: Option<Vec<String>>,
+    /// Client roles of the client's own tokens: client id -> roles
+    /// (Keycloak `resource_access`).
+    pub client_roles: Option<BTreeMap<String, Vec<String>>>,
 }
 
 impl fmt::Debug for ClientConfig {

@@ -13,6 +13,7 @@ use crate::cli::{LogFormat, Opts};
 use crate::clients::{self, ClientConfig, Clients};
 use crate::issuer::Secret;
 use crate::keys::Alg;
+use crate::profiles::Profile;
 
 pub use crate::issuer::spent::DEFAULT_CAPACITY as DEFAULT_REPLAY_CAPACITY;
 
@@ -36,6 +37,21 @@ pub const DEFAULT_IDLE_TIMEOUT_SEC: u64 = 60;
 pub const DEFAULT_SHUTDOWN_GRACE_SEC: u64 = 10;
 /// Default `MAX_CONNECTIONS`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// The largest number of seconds any duration setting takes (100 years, as
+/// `expires_in`): beyond it a deadline or a sum of durations could overflow
+/// (`Instant + Duration` panics), and no test stack waits that long.
+pub const MAX_SECONDS: u64 = crate::claims::MAX_EXPIRES_IN.unsigned_abs();
+
+/// `value` of the setting `name` (in `unit`s of `per_second` each) is at most [`MAX_SECONDS`].
+fn check_max(value: u64, per_second: u64, name: &str, unit: &str) -> Result<(), ConfigError> {
+    let max = MAX_SECONDS.saturating_mul(per_second);
+    if value > max {
+        return err(format!(
+            "{name}: {value} is too large; use at most {max} {unit} (100 years)"
+        ));
+    }
+    Ok(())
+}
 
 /// The resolved configuration of a running mock-idp.
 #[derive(Debug, Clone)]
@@ -94,10 +110,27 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Connections served at once (`MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// The root issuer's profile (`PROFILE`).
+    pub profile: Profile,
+    /// Default `azp` of Clerk session tokens (`AUTHORIZED_PARTY`).
+    pub authorized_party: Option<String>,
+    /// Auth0 profile: namespace of the `roles`/`groups` claims (`CLAIMS_NAMESPACE`).
+    pub claims_namespace: Option<String>,
+    /// Entra profile: the root issuer's tenant id (`TENANT_ID`).
+    pub tenant_id: Option<String>,
+    /// Cognito profile: the root issuer's AWS region (`COGNITO_REGION`).
+    pub cognito_region: Option<String>,
     /// The root issuer's default algorithm (`ALG`).
     pub alg: Alg,
     /// The root issuer's HS256 secret (`HS256_SECRET`).
     pub hs256_secret: Option<Secret>,
+    /// Lifecycle auto-renewal threshold in seconds (`AUTO_RENEW_THRESHOLD_SECONDS`).
+    pub auto_renew_threshold: u64,
+    /// Lifecycle renewal worker interval in seconds (`AUTO_RENEW_WORKER_INTERVAL`).
+    pub auto_renew_interval: u64,
+    /// Bearer token the test controls (`_admin`) require (`ADMIN_TOKEN`);
+    /// `None` = open. Its `Debug` is `<hidden>`.
+    pub admin_token: Option<Secret>,
 }
 
 /// A named issuer from the config file, resolved: every setting it gives
@@ -116,10 +149,24 @@ pub struct NamedIssuer {
     pub users: Option<Users>,
     /// Registered clients (default: the root's).
     pub clients: Option<Clients>,
+    /// Profile (default: the root's).
+    pub profile: Option<Profile>,
+    /// Clerk `azp` default (default: the root's).
+    pub authorized_party: Option<String>,
+    /// Auth0 claims namespace (default: the root's, else `https://mock-idp.local/`).
+    pub claims_namespace: Option<String>,
+    /// Entra tenant id (default: the name when it is a GUID, else a UUID v5 of it; never the root's).
+    pub tenant_id: Option<String>,
+    /// Cognito region (default: the name's `<region>_` prefix, else `us-east-1`; never the root's).
+    pub cognito_region: Option<String>,
     /// Default signing algorithm (default: the root's).
     pub alg: Option<Alg>,
     /// HS256 secret (never inherited).
     pub hs256_secret: Option<Secret>,
+    /// Lifecycle auto-renewal threshold in seconds (default: the root's).
+    pub auto_renew_threshold: Option<u64>,
+    /// Lifecycle renewal worker interval in seconds (default: the root's).
+    pub auto_renew_interval: Option<u64>,
 }
 
 /// An issuer under `issuers:` in the config file; every key optional.
@@ -140,10 +187,26 @@ pub struct IssuerFile {
     pub users: Option<Users>,
     /// Registered clients.
     pub clients: Option<Vec<ClientConfig>>,
+    /// Claim shape, paths and discovery: `clerk`, `plain`, `auth0`,
+    /// `keycloak` (mounted at `/realms/{name}`), `entra`, `google`,
+    /// `cognito`, `jwt-auth-service`.
+    pub profile: Option<Profile>,
+    /// Default `azp` of Clerk session tokens.
+    pub authorized_party: Option<String>,
+    /// Auth0: prefix of the namespaced `roles`/`groups` claims.
+    pub claims_namespace: Option<String>,
+    /// Entra: the tenant id in `iss` and `tid`.
+    pub tenant_id: Option<String>,
+    /// Cognito: the AWS region in `iss`.
+    pub cognito_region: Option<String>,
     /// Default signing algorithm.
     pub alg: Option<Alg>,
     /// HS256 secret.
     pub hs256_secret: Option<Secret>,
+    /// `jwt-auth-service`: renew a child with this many seconds or fewer left.
+    pub auto_renew_threshold_seconds: Option<u64>,
+    /// `jwt-auth-service`: seconds between two runs of the renewal worker.
+    pub auto_renew_worker_interval: Option<u64>,
 }
 
 impl Default for Config {
@@ -179,8 +242,16 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SEC),
             shutdown_grace: Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SEC),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            profile: Profile::default(),
+            authorized_party: None,
+            claims_namespace: None,
+            tenant_id: None,
+            cognito_region: None,
             alg: Alg::RS256,
             hs256_secret: None,
+            auto_renew_threshold: crate::issuer::lifecycle::DEFAULT_THRESHOLD_SEC,
+            auto_renew_interval: crate::issuer::lifecycle::DEFAULT_INTERVAL_SEC,
+            admin_token: None,
         }
     }
 }
@@ -343,10 +414,26 @@ pub struct FileConfig {
     pub shutdown_grace_sec: Option<u64>,
     /// See [`Config::max_connections`].
     pub max_connections: Option<usize>,
+    /// See [`Config::profile`].
+    pub profile: Option<Profile>,
+    /// See [`Config::authorized_party`].
+    pub authorized_party: Option<String>,
+    /// See [`Config::claims_namespace`].
+    pub claims_namespace: Option<String>,
+    /// See [`Config::tenant_id`].
+    pub tenant_id: Option<String>,
+    /// See [`Config::cognito_region`].
+    pub cognito_region: Option<String>,
     /// See [`Config::alg`].
     pub alg: Option<Alg>,
     /// See [`Config::hs256_secret`].
     pub hs256_secret: Option<Secret>,
+    /// See [`Config::auto_renew_threshold`].
+    pub auto_renew_threshold_seconds: Option<u64>,
+    /// See [`Config::auto_renew_interval`].
+    pub auto_renew_worker_interval: Option<u64>,
+    /// See [`Config::admin_token`].
+    pub admin_token: Option<Secret>,
     /// Where the file is (relative paths in it are resolved against its directory).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -372,11 +459,25 @@ pub fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
     if text.trim().is_empty() {
         return Ok(FileConfig::default());
     }
-    let mut file = serde_norway::from_str::<Option<FileConfig>>(&text)
-        .map(Option::unwrap_or_default)
-        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
+    let mut file = parse_named(&text, &format!("config file {}", path.display()))?;
     file.path = Some(path.to_path_buf());
     Ok(file)
+}
+
+/// Parses the text of a config file that is not read from disk (tests, the
+/// fuzz targets): like [`load_file`], but relative paths in it stay relative
+/// to the working directory and errors say "config file".
+pub fn parse_file(text: &str) -> Result<FileConfig, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    parse_named(text, "config file")
+}
+
+fn parse_named(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
+    serde_norway::from_str::<Option<FileConfig>>(text)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| ConfigError(format!("{name}: {e}")))
 }
 
 impl FileConfig {
@@ -455,6 +556,12 @@ impl Config {
                 "--token-ttl / TOKEN_TTL: must be a positive number of seconds, got {token_ttl}"
             ));
         }
+        check_max(
+            token_ttl.unsigned_abs(),
+            1,
+            "--token-ttl / TOKEN_TTL",
+            "seconds",
+        )?;
         let audience = match &opts.audience {
             Some(a) if a.is_empty() => None,
             Some(a) => Some(Audience::One(a.clone())),
@@ -504,6 +611,12 @@ impl Config {
         if refresh == 0 {
             return err("--peer-refresh-sec / PEER_REFRESH_SEC: must be at least 1 second");
         }
+        check_max(
+            refresh,
+            1,
+            "--peer-refresh-sec / PEER_REFRESH_SEC",
+            "seconds",
+        )?;
         let peer_refresh = Duration::from_secs(refresh);
         let peers_dns = match non_empty(opts.peers_dns.clone()) {
             Some(s) => Some(PeerDns::parse(&s, "--peers-dns / PEERS_DNS")?),
@@ -522,12 +635,26 @@ impl Config {
         if timeout_ms == 0 {
             return err("--peer-timeout-ms / PEER_TIMEOUT_MS: must be at least 1 millisecond");
         }
+        check_max(
+            timeout_ms,
+            1000,
+            "--peer-timeout-ms / PEER_TIMEOUT_MS",
+            "milliseconds",
+        )?;
         let peer_timeout = Duration::from_millis(timeout_ms);
         let peer_retention = match opts.peer_retention_sec.or(file.peer_retention_sec) {
             Some(0) => {
                 return err("--peer-retention-sec / PEER_RETENTION_SEC: must be at least 1 second");
             }
-            Some(secs) => Duration::from_secs(secs),
+            Some(secs) => {
+                check_max(
+                    secs,
+                    1,
+                    "--peer-retention-sec / PEER_RETENTION_SEC",
+                    "seconds",
+                )?;
+                Duration::from_secs(secs)
+            }
             None => default_retention(token_ttl, peer_refresh, peer_timeout),
         };
 
@@ -563,7 +690,7 @@ impl Config {
             .unwrap_or(default)
         {
             0 => err(format!("{name}: must be at least 1 second")),
-            s => Ok(Duration::from_secs(s)),
+            s => check_max(s, 1, name, "seconds").map(|()| Duration::from_secs(s)),
         };
         let header_timeout = seconds(
             opts.header_timeout_sec,
@@ -611,6 +738,35 @@ impl Config {
             .or(file.host)
             .unwrap_or_else(|| DEFAULT_HOST.into());
         check_host(&host)?;
+        let authorized_party = non_empty(
+            opts.authorized_party
+                .clone()
+                .or(file.authorized_party.clone()),
+        );
+        let claims_namespace = non_empty(
+            opts.claims_namespace
+                .clone()
+                .or(file.claims_namespace.clone()),
+        );
+        let tenant_id = non_empty(opts.tenant_id.clone().or(file.tenant_id.clone()));
+        let cognito_region = non_empty(opts.cognito_region.clone().or(file.cognito_region.clone()));
+        if let Some(region) = &cognito_region {
+            check_region(region, "--cognito-region / COGNITO_REGION")?;
+        }
+
+        let auto_renew_threshold = renewal_seconds(
+            opts.auto_renew_threshold_seconds
+                .or(file.auto_renew_threshold_seconds),
+            crate::issuer::lifecycle::DEFAULT_THRESHOLD_SEC,
+            "--auto-renew-threshold-seconds / AUTO_RENEW_THRESHOLD_SECONDS",
+        )?;
+        let auto_renew_interval = renewal_seconds(
+            opts.auto_renew_worker_interval
+                .or(file.auto_renew_worker_interval),
+            crate::issuer::lifecycle::DEFAULT_INTERVAL_SEC,
+            "--auto-renew-worker-interval / AUTO_RENEW_WORKER_INTERVAL",
+        )?;
+
         Ok(Config {
             host,
             port: opts.port.or(file.port).unwrap_or(DEFAULT_PORT),
@@ -646,9 +802,44 @@ impl Config {
             idle_timeout,
             shutdown_grace,
             max_connections,
+            profile: opts.profile.or(file.profile).unwrap_or_default(),
+            authorized_party,
+            claims_namespace,
+            tenant_id,
+            cognito_region,
             alg,
             hs256_secret,
+            auto_renew_threshold,
+            auto_renew_interval,
+            // An empty ADMIN_TOKEN= is "not set": it never turns off a file's token.
+            admin_token: opts
+                .admin_token
+                .clone()
+                .filter(|t| !t.0.is_empty())
+                .or(file.admin_token.filter(|t| !t.0.is_empty())),
         })
+    }
+}
+
+/// A renewal setting: at least 1 second (the original's ticker panics on 0).
+fn renewal_seconds(value: Option<u64>, default: u64, name: &str) -> Result<u64, ConfigError> {
+    match value.unwrap_or(default) {
+        0 => err(format!("{name}: must be at least 1 second")),
+        s => Ok(s),
+    }
+}
+
+/// A Cognito region is `[a-z0-9-]` (it goes into `iss`).
+fn check_region(region: &str, name: &str) -> Result<(), ConfigError> {
+    if region
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        Ok(())
+    } else {
+        err(format!(
+            "{name}: {region:?} is not an AWS region name (e.g. us-east-1)"
+        ))
     }
 }
 
@@ -669,6 +860,14 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
                 "{place}.token_ttl: must be a positive number of seconds, got {ttl}"
             ));
         }
+        if let Some(ttl) = spec.token_ttl {
+            check_max(
+                ttl.unsigned_abs(),
+                1,
+                &format!("{place}.token_ttl"),
+                "seconds",
+            )?;
+        }
         let mut users = spec.users.clone();
         if let Some(path) = &spec.users_file {
             let loaded = users::load_users(&file.relative(path))
@@ -681,10 +880,29 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
             ),
             None => None,
         };
+        if let Some(region) = &spec.cognito_region {
+            check_region(region, &format!("{place}.cognito_region"))?;
+        }
         let hs256_secret = spec.hs256_secret.clone().filter(|s| !s.0.is_empty());
         if spec.alg == Some(Alg::HS256) && hs256_secret.is_none() {
             return err(format!("{place}.alg: HS256 needs {place}.hs256_secret"));
         }
+        let auto_renew_threshold = match spec.auto_renew_threshold_seconds {
+            Some(s) => Some(renewal_seconds(
+                Some(s),
+                0,
+                &format!("{place}.auto_renew_threshold_seconds"),
+            )?),
+            None => None,
+        };
+        let auto_renew_interval = match spec.auto_renew_worker_interval {
+            Some(s) => Some(renewal_seconds(
+                Some(s),
+                0,
+                &format!("{place}.auto_renew_worker_interval"),
+            )?),
+            None => None,
+        };
         out.insert(
             name.clone(),
             NamedIssuer {
@@ -696,6 +914,13 @@ fn resolve_issuers(file: &FileConfig) -> Result<BTreeMap<String, NamedIssuer>, C
                 kid: non_empty(spec.kid.clone()),
                 users,
                 clients,
+                profile: spec.profile,
+                authorized_party: non_empty(spec.authorized_party.clone()),
+                claims_namespace: non_empty(spec.claims_namespace.clone()),
+                tenant_id: non_empty(spec.tenant_id.clone()),
+                cognito_region: non_empty(spec.cognito_region.clone()),
+                auto_renew_threshold,
+                auto_renew_interval,
             },
         );
     }
@@ -959,6 +1184,63 @@ mod tests {
     }
 
     #[test]
+    fn durations_over_100_years_are_refused_not_overflowed() {
+        let max = MAX_SECONDS;
+        let cases = [
+            (opts(|o| o.token_ttl = Some(i64::MAX)), "TOKEN_TTL"),
+            (
+                opts(|o| o.peer_refresh_sec = Some(u64::MAX)),
+                "PEER_REFRESH_SEC",
+            ),
+            (
+                opts(|o| o.peer_timeout_ms = Some(u64::MAX)),
+                "PEER_TIMEOUT_MS",
+            ),
+            (
+                opts(|o| o.peer_retention_sec = Some(max + 1)),
+                "PEER_RETENTION_SEC",
+            ),
+            (
+                opts(|o| o.header_timeout_sec = Some(u64::MAX)),
+                "HEADER_TIMEOUT_SEC",
+            ),
+            (
+                opts(|o| o.idle_timeout_sec = Some(u64::MAX)),
+                "IDLE_TIMEOUT_SEC",
+            ),
+            (
+                opts(|o| o.shutdown_grace_sec = Some(max + 1)),
+                "SHUTDOWN_GRACE_SEC",
+            ),
+        ];
+        for (opts, name) in cases {
+            let e = Config::from_layers(&opts, FileConfig::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(name) && e.contains("100 years"), "{name}: {e}");
+        }
+        let e = Config::from_layers(
+            &Opts::default(),
+            file("issuers: {t: {token_ttl: 3155760001}}"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("issuers.t.token_ttl"), "{e}");
+        // The largest values are accepted, and their sum does not overflow.
+        let c = Config::from_layers(
+            &opts(|o| {
+                o.token_ttl = Some(crate::claims::MAX_EXPIRES_IN);
+                o.peer_refresh_sec = Some(max);
+                o.peer_timeout_ms = Some(max * 1000);
+                o.idle_timeout_sec = Some(max);
+            }),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(c.peer_retention, Duration::from_secs(3 * max));
+    }
+
+    #[test]
     fn unknown_keys_are_rejected_with_the_file_name() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mock-idp.yaml");
@@ -979,6 +1261,44 @@ mod tests {
         assert!(
             e.contains("missing.yaml") && e.contains("CONFIG_FILE"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn admin_token_flag_over_file_empty_is_unset_and_debug_hides_it() {
+        let f = || file("admin_token: from-file-t0ken\n");
+        let c = Config::from_layers(&Opts::default(), f()).unwrap();
+        assert_eq!(
+            c.admin_token.as_ref().map(|t| t.0.as_str()),
+            Some("from-file-t0ken")
+        );
+        let flag = opts(|o| o.admin_token = Some(Secret("flag-t0ken".to_string())));
+        let c = Config::from_layers(&flag, f()).unwrap();
+        assert!(
+            c.admin_token
+                .as_ref()
+                .is_some_and(|t| t.matches("flag-t0ken"))
+        );
+        assert!(
+            !c.admin_token
+                .as_ref()
+                .is_some_and(|t| t.matches("flag-t0ke"))
+        );
+        for shown in [format!("{c:?}"), format!("{flag:?}"), format!("{:?}", f())] {
+            assert!(!shown.contains("t0ken"), "{shown}");
+            assert!(shown.contains("admin_token: Some(<hidden>)"), "{shown}");
+        }
+        let empty = opts(|o| o.admin_token = Some(Secret(String::new())));
+        assert!(
+            Config::from_layers(&empty, FileConfig::default())
+                .unwrap()
+                .admin_token
+                .is_none()
+        );
+        let c = Config::from_layers(&empty, f()).unwrap();
+        assert!(
+            c.admin_token.is_some_and(|t| t.matches("from-file-t0ken")),
+            "file token kept"
         );
     }
 
@@ -1036,6 +1356,14 @@ mod tests {
                 "issuers.a.clients[1]",
             ),
             ("issuers: {a: {tokn_ttl: 5}}", "unknown field `tokn_ttl`"),
+            (
+                "issuers: {a: {profile: okta}}",
+                "unknown profile \"okta\"; the profiles are: clerk",
+            ),
+            (
+                "issuers: {a: {cognito_region: 'US East'}}",
+                "issuers.a.cognito_region",
+            ),
             ("users_file: missing.yaml", "users_file"),
         ];
         for (yaml, want) in cases {
@@ -1054,5 +1382,40 @@ mod tests {
         std::fs::write(&path, "users_file: team.yaml").unwrap();
         let c = Config::from_layers(&Opts::default(), load_file(&path).unwrap()).unwrap();
         assert!(c.users.contains_key("carol"));
+    }
+
+    #[test]
+    fn profile_settings_root_and_named() {
+        let c = Config::from_layers(
+            &Opts::default(),
+            file("profile: auth0\nauthorized_party: http://app\nclaims_namespace: https://ns/\n\
+                  issuers:\n  kc: {profile: keycloak, tenant_id: t1, cognito_region: eu-west-1}\n  plain: {}\n"),
+        )
+        .unwrap();
+        assert_eq!(c.profile, Profile::Auth0);
+        assert_eq!(c.authorized_party.as_deref(), Some("http://app"));
+        assert_eq!(c.claims_namespace.as_deref(), Some("https://ns/"));
+        let kc = &c.issuers["kc"];
+        assert_eq!(kc.profile, Some(Profile::Keycloak));
+        assert_eq!(
+            (kc.tenant_id.as_deref(), kc.cognito_region.as_deref()),
+            (Some("t1"), Some("eu-west-1"))
+        );
+        assert_eq!(c.issuers["plain"].profile, None, "inherited when built");
+        let opts = Opts {
+            profile: Some(Profile::Google),
+            cognito_region: Some("Not A Region".into()),
+            ..Opts::default()
+        };
+        let e = Config::from_layers(&opts, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--cognito-region / COGNITO_REGION"), "{e}");
+        let opts = Opts {
+            profile: Some(Profile::Google),
+            ..Opts::default()
+        };
+        let c = Config::from_layers(&opts, file("profile: entra")).unwrap();
+        assert_eq!(c.profile, Profile::Google, "the flag wins over the file");
     }
 }

@@ -23,7 +23,9 @@ pub enum EncodeError {
     Sign(#[from] KeyError),
 }
 
-/// Signs `claims` with `key` and returns the compact JWS.
+/// Signs `claims` with `key` and returns the compact JWS. Like
+/// [`encode_typed`], it notes the token's `exp` on the key, which keeps a
+/// rotated-out key published until the last token it signed expires.
 pub fn encode(key: &SigningKey, claims: &Map<String, Value>) -> Result<String, EncodeError> {
     encode_with_header(key, key.header_b64(), claims)
 }
@@ -47,7 +49,17 @@ fn encode_with_header(
     header_b64: &str,
     claims: &Map<String, Value>,
 ) -> Result<String, EncodeError> {
-    encode_raw(header_b64, claims, |input| key.sign(input))
+    let token = encode_raw(header_b64, claims, |input| key.sign(input))?;
+    note_exp(key, claims);
+    Ok(token)
+}
+
+/// Notes `claims`' `exp` (if any) on `key` (see [`SigningKey::note_exp`]);
+/// for tokens signed through [`encode_with`].
+pub fn note_exp(key: &SigningKey, claims: &Map<String, Value>) {
+    if let Some(exp) = claims.get("exp").and_then(Value::as_i64) {
+        key.note_exp(exp);
+    }
 }
 
 /// Encodes `header` (any JSON object: tokens that are broken on purpose

@@ -1,5 +1,6 @@
 //! The `mock-idp` binary: parse the command line, check the production guard,
 //! resolve the config, set up logging, bind, serve. Errors are printed once.
+//! `mint`, `jwks` and `decode` run in [`mock_idp::offline`].
 
 use std::process::ExitCode;
 
@@ -8,7 +9,7 @@ use mock_idp::cli::{Cli, Command, LogFormat, Opts};
 use mock_idp::config::{Config, DEFAULT_HOST, DEFAULT_PORT};
 use mock_idp::http::SharedState;
 use mock_idp::issuer::paths;
-use mock_idp::{healthcheck, prod_guard, server};
+use mock_idp::{healthcheck, offline, prod_guard, server};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -23,6 +24,9 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.opts),
         Command::Healthcheck => healthcheck_cmd(&cli.opts),
+        Command::Mint(args) => offline::mint_cmd(&cli.opts, &args),
+        Command::Jwks(args) => offline::jwks_cmd(&cli.opts, &args),
+        Command::Decode(args) => offline::decode_cmd(&cli.opts, &args),
     }
 }
 
@@ -128,11 +132,22 @@ fn argument_error(e: clap::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let rendered = e.to_string();
-    let first = rendered
+    // The error line and what clap lists under it (e.g. the missing
+    // `<TOKEN>` of `decode`), up to the usage block; tips are left out.
+    let mut lines = rendered
         .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"));
+    let mut first = lines
         .next()
         .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
+        .trim_start_matches("error: ")
+        .to_string();
+    for detail in lines {
+        first.push(' ');
+        first.push_str(detail);
+    }
     // Name the environment variable of the flag, which is where a bad value
     // usually comes from in containers.
     let flag = match e.get(ContextKind::InvalidArg) {

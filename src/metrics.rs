@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::claims::Preset;
 use crate::clients::GrantType;
+use crate::profiles::Profile;
 
 /// How a token was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,31 +47,22 @@ impl TokenSource {
     }
 }
 
-const PRESETS: [Preset; 2] = [Preset::Clerk, Preset::Plain];
-
-fn preset_index(preset: Preset) -> usize {
-    match preset {
-        Preset::Clerk => 0,
-        Preset::Plain => 1,
-    }
-}
-
 /// One issuer's counters (lock-free: the token hot path only adds).
 #[derive(Debug, Default)]
 pub struct TokenCounters {
-    tokens: [[AtomicU64; PRESETS.len()]; TokenSource::ALL.len()],
+    tokens: [[AtomicU64; Profile::ALL.len()]; TokenSource::ALL.len()],
     jwks_requests: AtomicU64,
 }
 
 impl TokenCounters {
     /// Counts one issued token.
-    pub fn issued(&self, source: TokenSource, preset: Preset) {
-        self.tokens[source.index()][preset_index(preset)].fetch_add(1, Ordering::Relaxed);
+    pub fn issued(&self, source: TokenSource, preset: Profile) {
+        self.tokens[source.index()][preset.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Tokens issued so far from `source` with `preset`.
-    pub fn count(&self, source: TokenSource, preset: Preset) -> u64 {
-        self.tokens[source.index()][preset_index(preset)].load(Ordering::Relaxed)
+    pub fn count(&self, source: TokenSource, preset: Profile) -> u64 {
+        self.tokens[source.index()][preset.index()].load(Ordering::Relaxed)
     }
 
     /// Tokens issued so far, all sources and presets.
@@ -125,7 +116,7 @@ pub struct Metrics {
 }
 
 /// Escapes a Prometheus label value (`\`, `"`, newline).
-fn label(value: &str) -> String {
+pub fn label(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -162,12 +153,12 @@ impl Metrics {
     ) -> String {
         let mut out = String::with_capacity(4096);
         out.push_str(
-            "# HELP mock_idp_tokens_issued_total Tokens issued, by issuer, grant and claims preset.\n",
+            "# HELP mock_idp_tokens_issued_total Tokens issued, by issuer, grant and claims preset (profile name).\n",
         );
         out.push_str("# TYPE mock_idp_tokens_issued_total counter\n");
         for (name, counters) in issuers.clone() {
             for source in TokenSource::ALL {
-                for preset in PRESETS {
+                for preset in Profile::ALL {
                     let _ = writeln!(
                         out,
                         "mock_idp_tokens_issued_total{{issuer=\"{}\",grant=\"{}\",preset=\"{}\"}} {}",
@@ -239,11 +230,11 @@ mod tests {
         let m = Metrics::default();
         let root = TokenCounters::default();
         let named = TokenCounters::default();
-        root.issued(TokenSource::Mint, Preset::Clerk);
-        root.issued(TokenSource::Mint, Preset::Clerk);
+        root.issued(TokenSource::Mint, Profile::Clerk);
+        root.issued(TokenSource::Mint, Profile::Clerk);
         named.issued(
             TokenSource::Grant(GrantType::ClientCredentials),
-            Preset::Plain,
+            Profile::Plain,
         );
         named.jwks_request();
         assert_eq!(root.total(), 2);

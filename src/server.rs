@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::federation::merge::KeysByIssuer;
 use crate::federation::{Federation, KeyRing};
 use crate::http::{self, AppState, SharedState};
+use crate::issuer::lifecycle;
 use crate::issuer::registry::Registry;
 use crate::metrics::Metrics;
 
@@ -43,6 +44,7 @@ pub fn load_state(config: Config) -> anyhow::Result<SharedState> {
         issuers: Arc::new(issuers),
         federation,
         metrics: Metrics::default(),
+        shutdown: watch::Sender::new(false),
     }))
 }
 
@@ -58,12 +60,18 @@ impl KeyRing for Registry {
     fn created(&self) -> &tokio::sync::Notify {
         Registry::created(self)
     }
+
+    fn learn_revocations(&self, revoked: Vec<crate::federation::fetch::PeerRevocation>) {
+        Registry::learn_revocations(self, revoked);
+    }
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then drains (see
-/// [`conn`]). With peers configured it also runs the federation
-/// refresher (first round at once, never awaited by serving), stopped on
-/// shutdown, on a serving error, or when this future is dropped.
+/// [`conn`]). It also runs the auto-renewal worker of the lifecycle
+/// service and, with peers configured, the federation refresher (first
+/// round at once, never awaited by serving); both stop on shutdown, on a
+/// serving error, or when this future is dropped. Event streams end when
+/// shutdown begins.
 pub async fn run(
     listener: TcpListener,
     state: SharedState,
@@ -84,10 +92,16 @@ pub async fn run(
         }
         None => None,
     };
+    let worker = tokio::spawn(lifecycle::worker::run(
+        Arc::clone(&state.issuers),
+        stop.0.subscribe(),
+    ));
     let stop_on_signal = Arc::clone(&stop.0);
+    let app_state = Arc::clone(&state);
     let shutdown = async move {
         shutdown.await;
         stop_on_signal.send_replace(true);
+        app_state.shutdown.send_replace(true);
     };
     let limits = conn::Limits {
         header_timeout: state.config.header_timeout,
@@ -98,6 +112,9 @@ pub async fn run(
     let served = conn::serve(listener, http::router(state), limits, shutdown).await;
     // Also when serving failed before any shutdown signal.
     drop(stop);
+    if let Err(e) = worker.await {
+        tracing::error!(error = %e, "auto-renewal worker task failed");
+    }
     if let Some(handle) = refresher
         && let Err(e) = handle.await
     {

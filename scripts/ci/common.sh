@@ -29,6 +29,9 @@ apt_install() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
+  # One apt at a time across the parallel lanes of scripts/test.sh.
+  exec {apt_lock}>/tmp/.mock-idp-apt.lock
+  flock "$apt_lock"
   if [ ! -e /tmp/.mock-idp-apt-updated ]; then
     log "apt-get update"
     $SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq && touch /tmp/.mock-idp-apt-updated
@@ -38,6 +41,10 @@ apt_install() {
   # lock: wait for it up to 5 minutes instead of failing.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
     --no-install-recommends "${missing[@]}" >/dev/null
+  local rc=$?
+  flock -u "$apt_lock"
+  exec {apt_lock}>&-
+  return "$rc"
 }
 
 # The test suite's own Python: a venv under target/, never the global
@@ -46,6 +53,7 @@ CI_VENV="${CI_VENV:-${CARGO_TARGET_DIR:-$REPO_ROOT/target}/ci-venv}"
 export CI_VENV
 ci_python() {
   if [ ! -x "$CI_VENV/bin/python3" ]; then
+    mkdir -p "$(dirname "$CI_VENV")"
     python3 -m venv "$CI_VENV" 2>/dev/null || {
       apt_install python3-venv
       python3 -m venv "$CI_VENV"
@@ -57,7 +65,12 @@ ci_python() {
 # pip_install PKG...: install PyPI packages into the suite's venv (quietly);
 # run them with "$(ci_python)".
 pip_install() {
-  "$(ci_python)" -m pip install -q --disable-pip-version-check "$@"
+  local py; py="$(ci_python)"
+  # One pip at a time in the shared venv (parallel lanes of scripts/test.sh).
+  (
+    flock 9
+    "$py" -m pip install -q --disable-pip-version-check "$@"
+  ) 9>"$CI_VENV.lock"
 }
 
 # free_port: a free TCP port on 127.0.0.1 (bound, read, released).
@@ -82,6 +95,16 @@ start_mock_idp() {
   MOCK_IDP_URL="$(sed -n 's/^mock-idp listening on \(http[^ ]*\).*/\1/p' "$out" | head -1)"
   [ -n "$MOCK_IDP_URL" ] || { cat "$out" >&2; die "mock-idp did not start"; }
   export MOCK_IDP_PID MOCK_IDP_URL
+}
+
+# stop_pid PID: SIGTERM, up to 10 s to exit, then SIGKILL (only the PID given:
+# a process this script started; an empty PID is a no-op).
+stop_pid() {
+  local pid="$1" i
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
 }
 
 # release_binary: print the path of the release binary, building it if needed.

@@ -2,7 +2,9 @@
 # CI stage `lifecycle`: the token lifecycle service (issue 13, profile
 # `jwt-auth-service`) end to end with independent Python clients:
 # requests for the API, httpx-sse for the Server-Sent Events stream, PyJWT
-# verifying every token against the JWKS the issuer serves.
+# verifying every token against the JWKS the issuer serves. Also validates
+# examples/envoy/*.yaml (examples/envoy/validate.py) and replays the check
+# request Envoy builds from them against the server (test_envoy_example.py).
 #
 #   scripts/ci/lifecycle.sh                      # the whole suite
 #   scripts/ci/lifecycle.sh -m "not proposal"    # extra arguments go to pytest
@@ -12,7 +14,7 @@
 # (MOCK_IDP_BIN overrides), starts it on a free 127.0.0.1 port with
 # tests/e2e/lifecycle/config.yaml (issuers jas, jas2, jasm; renewal threshold
 # 3 s, worker interval 1 s), runs pytest (bounded to 5 minutes), stops it.
-# The expected behaviour is docs/lifecycle-spec.md.
+# The expected behaviour is docs/lifecycle.md.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 SUITE="$REPO_ROOT/tests/e2e/lifecycle"
@@ -37,14 +39,7 @@ env -u ISSUER -u PUBLIC_URL -u AUDIENCE -u PROFILE -u USERS_FILE -u PEERS -u PEE
   -u ADMIN_TOKEN -u DYNAMIC_ISSUERS -u CONFIG_FILE -u NODE_ENV -u APP_ENV \
   "$MOCK_IDP_BIN" serve --host 127.0.0.1 --port 0 --config "$SUITE/config.yaml" >"$LOG" 2>&1 &
 IDP_PID=$!
-stop_idp() {
-  if kill -0 "$IDP_PID" 2>/dev/null; then
-    kill -TERM "$IDP_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$IDP_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$IDP_PID" 2>/dev/null || true
-  fi
-}
-trap 'stop_idp' EXIT
+trap 'stop_pid "$IDP_PID"' EXIT
 
 URL=""
 for _ in $(seq 200); do
@@ -62,8 +57,11 @@ if ! (wait_http "$URL/jas/.well-known/jwks.json" 20); then
   die "the issuer jas is not served: does this mock-idp implement issuers and the jwt-auth-service profile?"
 fi
 
-log "pytest tests/e2e/lifecycle against $URL"
 status=0
+log "examples/envoy: schema and consistency (envoy-data-plane, no Envoy binary)"
+"$(ci_python)" "$REPO_ROOT/examples/envoy/validate.py" "$REPO_ROOT"/examples/envoy/*.yaml || status=1
+
+log "pytest tests/e2e/lifecycle against $URL"
 (cd "$SUITE" && MOCK_IDP_URL="$URL" PYTHONDONTWRITEBYTECODE=1 \
   timeout 300 "$(ci_python)" -m pytest -v -p no:cacheprovider "$@") || status=1
 

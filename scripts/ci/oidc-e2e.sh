@@ -44,14 +44,7 @@ env -u USERS_FILE -u PEERS -u PUBLIC_URL -u AUDIENCE -u CORS_ORIGINS -u NODE_ENV
   "$MOCK_IDP_BIN" serve --host 127.0.0.1 --port "$PORT" --issuer "$URL" \
   --config "$E2E/oidc-config.yaml" >"$LOG" 2>&1 &
 IDP_PID=$!
-stop_idp() {
-  if kill -0 "$IDP_PID" 2>/dev/null; then
-    kill -TERM "$IDP_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$IDP_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$IDP_PID" 2>/dev/null || true
-  fi
-}
-trap 'stop_idp' EXIT
+trap 'stop_pid "$IDP_PID"' EXIT
 if ! (wait_http "$URL/health" 20); then cat "$LOG" >&2; exit 1; fi
 
 status=0

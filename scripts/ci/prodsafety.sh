@@ -5,7 +5,7 @@
 #   1. scripts/forbid-mock-idp-in-prod.sh on fixture trees built here: clean
 #      (0), each kind of reference (1, file and line named), binary files,
 #      names and symlink targets, a symlink loop, spaces, --exclude, .git,
-#      usage errors (2), --help (0), a 100,000-file tree (timed, < 10 s)
+#      usage errors (2), --help (0), a 100,000-file tree (time reported; bounded)
 #   2. examples/resource-server against a real mock-idp and a plain JWKS
 #      server (python http.server, no marker): exit 78 with one line naming
 #      JWKS_URL in production; outside production no request at startup and
@@ -21,7 +21,9 @@
 #      createRemoteJWKSet, PyJWT PyJWKClient
 #
 # Usage: bash scripts/ci/prodsafety.sh   (MOCK_IDP_BIN=... skips the build)
-# Environment: GATE_MAX_SECONDS (default 10) bounds the 100k-file scan.
+# Environment: GATE_MAX_SECONDS (default 120) bounds the 100k-file scan: a
+# guard against pathological scans (following a symlink loop, quadratic
+# work), not a benchmark (1-2 s on an idle machine, reported in the summary).
 
 # shellcheck source=scripts/ci/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -30,7 +32,7 @@ set +e
 GATE="$REPO_ROOT/scripts/forbid-mock-idp-in-prod.sh"
 RS_DIR="$REPO_ROOT/examples/resource-server"
 DOC="$REPO_ROOT/docs/production-safety.md"
-GATE_MAX_SECONDS="${GATE_MAX_SECONDS:-10}"
+GATE_MAX_SECONDS="${GATE_MAX_SECONDS:-120}"
 # Not named after mock-idp: absolute symlink targets under it are scanned.
 W=$(mktemp -d /tmp/prodsafety-ci.XXXXXX)
 PIDS=()

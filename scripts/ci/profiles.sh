@@ -60,14 +60,7 @@ env -u USERS_FILE -u PEERS -u PEERS_DNS -u AUDIENCE -u CORS_ORIGINS -u NODE_ENV 
   "$MOCK_IDP_BIN" serve --host 127.0.0.1 --port "$PORT" --issuer "$URL" --public-url "$URL" \
   --config "$CONFIG" >"$LOG" 2>&1 &
 IDP_PID=$!
-stop_idp() {
-  if kill -0 "$IDP_PID" 2>/dev/null; then
-    kill -TERM "$IDP_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$IDP_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$IDP_PID" 2>/dev/null || true
-  fi
-}
-trap 'stop_idp' EXIT
+trap 'stop_pid "$IDP_PID"' EXIT
 # Up to 20 s for /health; a server that exits (e.g. refusing the config) fails at once.
 for _ in $(seq 200); do
   curl -fsS -o /dev/null "$URL/health" 2>/dev/null && break

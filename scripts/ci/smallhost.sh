@@ -61,15 +61,6 @@ pass() { PASSED=$((PASSED + 1)); printf '  ok - %s\n' "$*" >&2; }
 skip() { SKIPPED=$((SKIPPED + 1)); printf '  SKIPPED - %s\n' "$*" >&2; }
 fail() { printf '  FAILED - %s\n' "$*" >&2; exit 1; }
 
-# stop_pid PID: TERM, bounded wait, KILL.
-stop_pid() {
-  local pid="$1" i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-
 cleanup() {
   local rc=$? p
   set +e

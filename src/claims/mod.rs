@@ -1,5 +1,8 @@
 //! Request -> claims. Nothing here knows about HTTP, so the same code serves
-//! `POST /token`, the OAuth grants and unit tests.
+//! `POST /token`, the OAuth grants and unit tests. [`build`] resolves the
+//! request over the persona into a [`crate::profiles::TokenInput`] and lets the
+//! profile ([`Profile`]: the issuer's, or the request's `preset`) shape the
+//! claims; this is the one claims path of every token.
 //!
 //! Order of precedence, lowest first: configured defaults (`ISSUER`,
 //! `AUDIENCE`, `TOKEN_TTL`) < the persona named by `user` < request fields <
@@ -9,37 +12,19 @@
 pub mod users;
 pub mod variant;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 pub use users::{Persona, Users};
 pub use variant::Variant;
 
-use crate::random::{self, Alphabet, RandomError};
-
-/// Claim sets a token can be shaped as.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Preset {
-    /// Clerk session token v2: `sid`, `v: 2`, `fva`, nested `o: {id, rol, slg}`.
-    #[default]
-    Clerk,
-    /// Registered claims only, plus what was asked for (org fields flat).
-    Plain,
-}
-
-impl Preset {
-    /// The name used in requests and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Preset::Clerk => "clerk",
-            Preset::Plain => "plain",
-        }
-    }
-}
+pub use crate::profiles::Profile;
+use crate::profiles::{ClientRef, ProfileSettings, Subject, TokenInput, TokenKind};
+use crate::random::RandomError;
 
 /// `aud`: one audience or several (RFC 7519 §4.1.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -86,7 +71,9 @@ impl Audience {
     }
 }
 
-/// What a test asks `POST /token` for. Every field is optional.
+/// What a test asks `POST /token` for. Every field is optional; the
+/// mapping fields (`email` ... `client_roles`) override the persona's and
+/// each profile puts them into its own claims (`docs/profiles.md`).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MintRequest {
@@ -94,8 +81,8 @@ pub struct MintRequest {
     pub sub: Option<String>,
     /// A persona name from the users file; its fields are the base.
     pub user: Option<String>,
-    /// `clerk` (default) or `plain`.
-    pub preset: Option<Preset>,
+    /// The claim shape: any profile name (default: the issuer's profile).
+    pub preset: Option<Profile>,
     /// Organisation id.
     pub org_id: Option<String>,
     /// Organisation role (`org:admin` or `admin`).
@@ -112,6 +99,26 @@ pub struct MintRequest {
     pub scope: Option<String>,
     /// Lifetime in seconds; negative mints an already expired token.
     pub expires_in: Option<i64>,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Full name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Login name (default: the persona's name).
+    pub username: Option<String>,
+    /// Roles.
+    pub roles: Option<Vec<String>>,
+    /// Groups.
+    pub groups: Option<Vec<String>>,
+    /// Permissions.
+    pub permissions: Option<Vec<String>>,
+    /// Organization permissions, Clerk keys `org:<feature>:<permission>`.
+    pub org_permissions: Option<Vec<String>>,
+    /// Client roles: client id -> roles.
+    pub client_roles: Option<BTreeMap<String, Vec<String>>>,
     /// Claims merged last; `null` removes a claim.
     pub claims: Option<Map<String, Value>>,
     /// A deliberately broken token (`GET /token/variants`).
@@ -124,7 +131,8 @@ pub struct MintRequest {
     pub client_id: Option<String>,
 }
 
-/// Server-side defaults a token is built with.
+/// Server-side defaults a token is built with. Start from
+/// [`MintContext::new`] and set what differs.
 #[derive(Clone, Copy, Debug)]
 pub struct MintContext<'a> {
     /// Default `iss`.
@@ -135,6 +143,44 @@ pub struct MintContext<'a> {
     pub token_ttl: i64,
     /// Known personas.
     pub users: &'a Users,
+    /// The issuer's profile: the claim shape unless the request or persona
+    /// names a `preset`.
+    pub profile: Profile,
+    /// Access, ID or client token.
+    pub kind: TokenKind,
+    /// The OAuth client of a grant.
+    pub client: Option<ClientRef<'a>>,
+    /// An id shared by the tokens of one grant.
+    pub session: Option<&'a str>,
+    /// The request's `Origin` header.
+    pub origin: Option<&'a str>,
+    /// The issuer's `authorized_party`.
+    pub authorized_party: Option<&'a str>,
+    /// The issuer's profile settings.
+    pub settings: &'a ProfileSettings,
+}
+
+static DEFAULT_SETTINGS: std::sync::LazyLock<ProfileSettings> =
+    std::sync::LazyLock::new(ProfileSettings::default);
+
+impl<'a> MintContext<'a> {
+    /// An access token of the default profile for `issuer`, no audience,
+    /// `TOKEN_TTL` 900 s.
+    pub fn new(issuer: &'a str, users: &'a Users) -> Self {
+        MintContext {
+            issuer,
+            audience: None,
+            token_ttl: 900,
+            users,
+            profile: Profile::default(),
+            kind: TokenKind::Access,
+            client: None,
+            session: None,
+            origin: None,
+            authorized_party: None,
+            settings: &DEFAULT_SETTINGS,
+        }
+    }
 }
 
 /// The claims of a token to sign, and its lifetime as requested.
@@ -144,8 +190,10 @@ pub struct Minted {
     pub claims: Map<String, Value>,
     /// Seconds until `exp` as requested (negative for expired tokens).
     pub expires_in: i64,
-    /// The preset used.
-    pub preset: Preset,
+    /// The profile whose shape was used.
+    pub preset: Profile,
+    /// Extra JOSE header members the profile asks for (Clerk M2M: `cat`).
+    pub header: &'static [(&'static str, &'static str)],
 }
 
 /// A request that cannot be turned into claims.
@@ -184,9 +232,6 @@ fn known_list(known: &[String]) -> String {
 /// The subject used when neither the request nor a persona names one.
 pub const DEFAULT_SUB: &str = "user_default";
 
-/// Clerk session tokens are valid from 10 s before issue, for clock skew.
-const CLERK_NBF_SKEW: i64 = 10;
-
 /// Builds the claims for `req` at time `now` (UNIX seconds).
 pub fn build(req: &MintRequest, ctx: &MintContext<'_>, now: i64) -> Result<Minted, ClaimsError> {
     let persona = match &req.user {
@@ -202,27 +247,25 @@ pub fn build(req: &MintRequest, ctx: &MintContext<'_>, now: i64) -> Result<Minte
         None => None,
     };
     let p = persona.map(|(_, p)| p);
-    let pick = |ours: &Option<String>, theirs: fn(&Persona) -> &Option<String>| {
-        ours.clone().or_else(|| p.and_then(|p| theirs(p).clone()))
-    };
+    let pick = |ours, theirs| pick(ours, p, theirs);
+    let list = |ours, theirs| pick_list(ours, p, theirs);
 
-    let preset = req.preset.or(p.and_then(|p| p.preset)).unwrap_or_default();
+    let preset = req
+        .preset
+        .or(p.and_then(|p| p.preset))
+        .unwrap_or(ctx.profile);
     let sub = req
         .sub
         .clone()
         .or_else(|| persona.map(|(name, p)| p.subject(name)))
         .unwrap_or_else(|| DEFAULT_SUB.to_string());
-    let org_id = pick(&req.org_id, |p| &p.org_id);
-    let org_role = pick(&req.org_role, |p| &p.org_role);
-    let org_slug = pick(&req.org_slug, |p| &p.org_slug);
-    let azp = pick(&req.azp, |p| &p.azp);
-    let scope = pick(&req.scope, |p| &p.scope);
     let aud = req
         .aud
-        .clone()
-        .or_else(|| p.and_then(|p| p.aud.clone()))
-        .or_else(|| ctx.audience.cloned());
-    let iss = req.iss.clone().unwrap_or_else(|| ctx.issuer.to_string());
+        .as_ref()
+        .or_else(|| p.and_then(|p| p.aud.as_ref()))
+        .or(ctx.audience)
+        .map(|a| serde_json::to_value(a).unwrap_or(Value::Null));
+    let iss = req.iss.as_deref().unwrap_or(ctx.issuer);
 
     let expires_in = req.expires_in.unwrap_or(ctx.token_ttl);
     if !(-MAX_EXPIRES_IN..=MAX_EXPIRES_IN).contains(&expires_in) {
@@ -239,59 +282,41 @@ pub fn build(req: &MintRequest, ctx: &MintContext<'_>, now: i64) -> Result<Minte
         exp.saturating_sub(ctx.token_ttl.max(1))
     };
 
-    let mut c = Map::new();
-    c.insert("iss".into(), json!(iss));
-    c.insert("sub".into(), json!(sub));
-    if let Some(aud) = aud {
-        c.insert("aud".into(), json!(aud));
-    }
-    c.insert("iat".into(), json!(iat));
-    c.insert("exp".into(), json!(exp));
-    c.insert("jti".into(), json!(random::token(32, Alphabet::Hex)?));
-    if let Some(azp) = azp {
-        c.insert("azp".into(), json!(azp));
-    }
-    if let Some(scope) = scope {
-        c.insert("scope".into(), json!(scope));
-    }
-    match preset {
-        Preset::Clerk => {
-            c.insert("nbf".into(), json!(iat - CLERK_NBF_SKEW));
-            c.insert(
-                "sid".into(),
-                json!(format!("sess_{}", random::token(27, Alphabet::Base62)?)),
-            );
-            c.insert("v".into(), json!(2));
-            c.insert("fva".into(), json!([0, -1]));
-            let mut o = Map::new();
-            if let Some(id) = org_id {
-                o.insert("id".into(), json!(id));
-            }
-            if let Some(role) = org_role {
-                // Clerk v2 drops the `org:` prefix in `o.rol`.
-                let role = role.strip_prefix("org:").unwrap_or(&role).to_string();
-                o.insert("rol".into(), json!(role));
-            }
-            if let Some(slug) = org_slug {
-                o.insert("slg".into(), json!(slug));
-            }
-            if !o.is_empty() {
-                c.insert("o".into(), Value::Object(o));
-            }
-        }
-        Preset::Plain => {
-            c.insert("nbf".into(), json!(iat));
-            for (name, value) in [
-                ("org_id", org_id),
-                ("org_role", org_role),
-                ("org_slug", org_slug),
-            ] {
-                if let Some(v) = value {
-                    c.insert(name.into(), json!(v));
-                }
-            }
-        }
-    }
+    let input = TokenInput {
+        kind: ctx.kind,
+        subject: Subject {
+            sub: &sub,
+            username: pick(&req.username, |p| &p.username).or(persona.map(|(name, _)| name)),
+            email: pick(&req.email, |p| &p.email),
+            name: pick(&req.name, |p| &p.name),
+            given_name: pick(&req.given_name, |p| &p.given_name),
+            family_name: pick(&req.family_name, |p| &p.family_name),
+            roles: list(&req.roles, |p| &p.roles),
+            groups: list(&req.groups, |p| &p.groups),
+            permissions: list(&req.permissions, |p| &p.permissions),
+            org_permissions: list(&req.org_permissions, |p| &p.org_permissions),
+            client_roles: req
+                .client_roles
+                .as_ref()
+                .or_else(|| p.and_then(|p| p.client_roles.as_ref())),
+            org_id: pick(&req.org_id, |p| &p.org_id),
+            org_role: pick(&req.org_role, |p| &p.org_role),
+            org_slug: pick(&req.org_slug, |p| &p.org_slug),
+        },
+        iss,
+        aud: aud.as_ref(),
+        azp: pick(&req.azp, |p| &p.azp),
+        client: ctx.client,
+        scope: pick(&req.scope, |p| &p.scope),
+        iat,
+        exp,
+        session: ctx.session,
+        origin: ctx.origin,
+        authorized_party: ctx.authorized_party,
+        settings: ctx.settings,
+    };
+    let shaped = preset.shape().claims(&input)?;
+    let mut c = shaped.claims;
     let extra = p.map(|p| &p.claims).into_iter().chain(req.claims.as_ref());
     for claims in extra {
         merge_claims(&mut c, claims);
@@ -300,7 +325,63 @@ pub fn build(req: &MintRequest, ctx: &MintContext<'_>, now: i64) -> Result<Minte
         claims: c,
         expires_in,
         preset,
+        header: shaped.header,
     })
+}
+
+/// The request's value, else the persona's.
+fn pick<'a>(
+    ours: &'a Option<String>,
+    persona: Option<&'a Persona>,
+    theirs: fn(&Persona) -> &Option<String>,
+) -> Option<&'a str> {
+    ours.as_deref()
+        .or_else(|| persona.and_then(|p| theirs(p).as_deref()))
+}
+
+/// The request's list, else the persona's, else empty.
+fn pick_list<'a>(
+    ours: &'a Option<Vec<String>>,
+    persona: Option<&'a Persona>,
+    theirs: fn(&Persona) -> &Option<Vec<String>>,
+) -> &'a [String] {
+    ours.as_deref()
+        .or_else(|| persona.and_then(|p| theirs(p).as_deref()))
+        .unwrap_or(&[])
+}
+
+/// The [`Subject`] persona `name` describes, with subject `sub` (what
+/// `userinfo` maps for a known persona).
+pub fn persona_subject<'a>(name: &'a str, p: &'a Persona, sub: &'a str) -> Subject<'a> {
+    let list = |l: &'a Option<Vec<String>>| l.as_deref().unwrap_or(&[]);
+    Subject {
+        sub,
+        username: p.username.as_deref().or(Some(name)),
+        email: p.email.as_deref(),
+        name: p.name.as_deref(),
+        given_name: p.given_name.as_deref(),
+        family_name: p.family_name.as_deref(),
+        roles: list(&p.roles),
+        groups: list(&p.groups),
+        permissions: list(&p.permissions),
+        org_permissions: list(&p.org_permissions),
+        client_roles: p.client_roles.as_ref(),
+        org_id: p.org_id.as_deref(),
+        org_role: p.org_role.as_deref(),
+        org_slug: p.org_slug.as_deref(),
+    }
+}
+
+/// "an object", "an array", ... for messages about a JSON value's type.
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Merges `extra` into `claims`: values replace, `null` removes.
@@ -317,6 +398,7 @@ pub fn merge_claims(claims: &mut Map<String, Value>, extra: &Map<String, Value>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const NOW: i64 = 1_700_000_000;
 
@@ -330,12 +412,7 @@ mod tests {
     }
 
     fn ctx(users: &Users) -> MintContext<'_> {
-        MintContext {
-            issuer: "https://issuer.local",
-            audience: None,
-            token_ttl: 900,
-            users,
-        }
+        MintContext::new("https://issuer.local", users)
     }
 
     fn mint(req: serde_json::Value) -> Map<String, Value> {
@@ -490,11 +567,64 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("a string or an array of strings"), "{err}");
-        let err = serde_json::from_value::<MintRequest>(json!({"preset": "auth0"}))
+        let err = serde_json::from_value::<MintRequest>(json!({"preset": "okta"}))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("unknown variant `auth0`"), "{err}");
-        assert_eq!(Preset::Plain.as_str(), "plain");
-        assert_eq!(Preset::Clerk.as_str(), "clerk");
+        assert!(
+            err.contains("unknown profile \"okta\"; the profiles are: clerk"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn preset_takes_any_profile_and_beats_the_issuers() {
+        let users = users();
+        let ctx = MintContext {
+            profile: Profile::Plain,
+            ..ctx(&users)
+        };
+        let req: MintRequest = serde_json::from_value(json!({"preset": "keycloak"})).unwrap();
+        let m = build(&req, &ctx, NOW).unwrap();
+        assert_eq!(m.preset, Profile::Keycloak);
+        assert_eq!(m.claims["typ"], "Bearer");
+        let m = build(&MintRequest::default(), &ctx, NOW).unwrap();
+        assert_eq!(m.preset, Profile::Plain, "the issuer's profile by default");
+        assert!(!m.claims.contains_key("v"));
+    }
+
+    #[test]
+    fn mapping_fields_request_over_persona() {
+        let users = users::parse_users(
+            "dana: {email: d@x, roles: [a, b], groups: [g], client_roles: {web: [r]}, \
+             org_permissions: ['org:f:p']}",
+        )
+        .unwrap();
+        let ctx = MintContext {
+            profile: Profile::Plain,
+            ..ctx(&users)
+        };
+        let req: MintRequest = serde_json::from_value(json!({"user": "dana"})).unwrap();
+        let c = build(&req, &ctx, NOW).unwrap().claims;
+        assert_eq!(
+            c["preferred_username"], "dana",
+            "username defaults to the persona's name"
+        );
+        assert_eq!(c["roles"], json!(["a", "b"]));
+        assert_eq!(c["client_roles"], json!({"web": ["r"]}));
+        let req: MintRequest = serde_json::from_value(json!({
+            "user": "dana", "roles": ["c"], "email": "e@x", "username": "dd", "groups": []
+        }))
+        .unwrap();
+        let c = build(&req, &ctx, NOW).unwrap().claims;
+        assert_eq!(
+            c["roles"],
+            json!(["c"]),
+            "a request list replaces the persona's"
+        );
+        assert_eq!(c["email"], "e@x");
+        assert_eq!(c["preferred_username"], "dd");
+        assert!(!c.contains_key("groups"), "an empty list clears it");
+        let err = serde_json::from_value::<MintRequest>(json!({"roles": "admin"})).unwrap_err();
+        assert!(err.to_string().contains("expected a sequence"), "{err}");
     }
 }

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Audience, Preset};
+use super::{Audience, Profile};
 
 /// One named user. Every field is optional; request fields override these.
-#[derive(Clone, Default, Deserialize, PartialEq)]
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Persona {
     /// Subject; defaults to `user_<name>`.
@@ -28,9 +28,31 @@ pub struct Persona {
     pub azp: Option<String>,
     /// Space-separated scopes.
     pub scope: Option<String>,
-    /// Claims preset for this user.
-    pub preset: Option<Preset>,
-    /// Extra claims (email, name, roles, ...), merged after the preset.
+    /// Claim shape for this user: any profile name (default: the issuer's profile).
+    pub preset: Option<Profile>,
+    /// E-mail address (each profile maps it: `docs/profiles.md`).
+    pub email: Option<String>,
+    /// Full name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Login name (Keycloak `preferred_username`, Cognito `username`, ...);
+    /// default: the persona's name.
+    pub username: Option<String>,
+    /// Roles (realm roles, app roles, Auth0 namespaced roles, ...).
+    pub roles: Option<Vec<String>>,
+    /// Groups.
+    pub groups: Option<Vec<String>>,
+    /// Permissions (Auth0 RBAC, Entra `scp`, Cognito custom scopes, ...).
+    pub permissions: Option<Vec<String>>,
+    /// Organization permissions, Clerk keys `org:<feature>:<permission>`
+    /// (the `org:` prefix is optional).
+    pub org_permissions: Option<Vec<String>>,
+    /// Client roles: client id -> roles (Keycloak `resource_access`).
+    pub client_roles: Option<BTreeMap<String, Vec<String>>>,
+    /// Extra claims, merged after the profile's claims.
     #[serde(default)]
     pub claims: Map<String, Value>,
     /// Password for the OAuth `password` grant and the login page; none = any password.
@@ -44,6 +66,8 @@ impl fmt::Debug for Persona {
             .field("org_id", &self.org_id)
             .field("org_role", &self.org_role)
             .field("org_slug", &self.org_slug)
+            .field("email", &self.email)
+            .field("roles", &self.roles)
             .field("claims", &self.claims)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .finish_non_exhaustive()
@@ -51,6 +75,26 @@ impl fmt::Debug for Persona {
 }
 
 impl Persona {
+    /// What a person picking this persona wants to see: subject, name,
+    /// email and organisation role (login page and workbench).
+    pub fn details(&self, name: &str) -> Vec<String> {
+        let mut details = vec![self.subject(name)];
+        for key in ["name", "email"] {
+            if let Some(v) = self.claims.get(key).and_then(Value::as_str) {
+                details.push(v.to_string());
+            }
+        }
+        if let Some(role) = &self.org_role {
+            let org = self
+                .org_slug
+                .as_deref()
+                .or(self.org_id.as_deref())
+                .unwrap_or("");
+            details.push(format!("{role} {org}").trim().to_string());
+        }
+        details
+    }
+
     /// The subject of this persona's tokens.
     pub fn subject(&self, name: &str) -> String {
         self.sub.clone().unwrap_or_else(|| format!("user_{name}"))
@@ -108,7 +152,7 @@ mod tests {
 
         let json = r#"{"carol": {"sub": "u_c", "aud": ["a", "b"], "preset": "plain"}}"#;
         let users = parse_users(json).unwrap();
-        assert_eq!(users["carol"].preset, Some(Preset::Plain));
+        assert_eq!(users["carol"].preset, Some(Profile::Plain));
         assert!(parse_users("").unwrap().is_empty());
     }
 

@@ -3,6 +3,8 @@
 //! in size ([`MAX_JWKS_BYTES`]) and in redirects (none followed), then
 //! validated issuer by issuer and key by key ([`parse_cluster_keys`]):
 //! garbage is reported (with control characters escaped), never served.
+//! The same answer carries each issuer's revoked `jti`s (hashed, with their
+//! `exp`; [`parse_revocations`]), which the refresher hands to the issuers.
 
 use std::time::Duration;
 
@@ -23,11 +25,31 @@ pub const MAX_KEYS_PER_PEER: usize = 64;
 /// Most issuers taken from one peer's answer.
 pub const MAX_ISSUERS_PER_PEER: usize = 1100;
 
+/// Most revocations a replica publishes, and takes from one peer, per
+/// answer (all issuers together): about 1 MiB of JSON.
+pub const MAX_REVOCATIONS_PER_PEER: usize = 20_000;
+
+/// A revocation a peer published: the issuer, the [`hash`] of the `jti`
+/// and the token's `exp`.
+///
+/// [`hash`]: crate::issuer::spent::hash
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRevocation {
+    /// The issuer's name (`""` = root).
+    pub issuer: String,
+    /// The spent-set key of the `jti`.
+    pub hash: u128,
+    /// Until when it is revoked.
+    pub exp: i64,
+}
+
 /// The HTTP client for peer fetches.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     timeout: Duration,
+    /// Which setting bounds the timeout, for the timeout message.
+    timeout_hint: &'static str,
 }
 
 /// The URL fetched for peer `base`: its own keys only, so merging never recurses.
@@ -55,7 +77,18 @@ impl Fetcher {
                 " (peer fetch)"
             ))
             .build()?;
-        Ok(Fetcher { client, timeout })
+        Ok(Fetcher {
+            client,
+            timeout,
+            timeout_hint: "--peer-timeout-ms / PEER_TIMEOUT_MS",
+        })
+    }
+
+    /// The same fetcher, naming `hint` as what sets the timeout in its
+    /// timeout message (`mock-idp decode --jwks` reuses it).
+    pub fn with_timeout_hint(mut self, hint: &'static str) -> Self {
+        self.timeout_hint = hint;
+        self
     }
 
     /// The per-fetch timeout.
@@ -63,25 +96,37 @@ impl Fetcher {
         self.timeout
     }
 
-    /// Fetches and validates `base`'s own keys. Never takes longer than the timeout.
-    pub async fn fetch(&self, base: &str) -> FetchOutcome {
-        let url = keys_url(base);
-        let outcome = tokio::time::timeout(self.timeout, self.fetch_body(&url)).await;
-        let body = match outcome {
-            Err(_) => return FetchOutcome::Failed(self.timed_out()),
-            Ok(Err(reason)) => return FetchOutcome::Failed(reason),
-            Ok(Ok(body)) => body,
+    /// Fetches and validates `base`'s own keys, and the revocations it
+    /// published. Never takes longer than the timeout.
+    pub async fn fetch(&self, base: &str) -> (FetchOutcome, Vec<PeerRevocation>) {
+        let body = match self.get(&keys_url(base)).await {
+            Err(reason) => return (FetchOutcome::Failed(reason), Vec::new()),
+            Ok(body) => body,
         };
         match parse_cluster_keys(&body) {
-            Ok((valid, rejected)) => FetchOutcome::Keys { valid, rejected },
-            Err(reason) => FetchOutcome::Failed(reason),
+            Ok((valid, mut rejected)) => {
+                let (revoked, why) = parse_revocations(&body);
+                rejected.extend(why);
+                (FetchOutcome::Keys { valid, rejected }, revoked)
+            }
+            Err(reason) => (FetchOutcome::Failed(reason), Vec::new()),
+        }
+    }
+
+    /// GETs `url`: the body of a 2xx answer, at most [`MAX_JWKS_BYTES`],
+    /// within the timeout, no redirect followed; else one line saying why.
+    pub async fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+        match tokio::time::timeout(self.timeout, self.fetch_body(url)).await {
+            Err(_) => Err(self.timed_out()),
+            Ok(result) => result,
         }
     }
 
     fn timed_out(&self) -> String {
         format!(
-            "no answer within {} ms (--peer-timeout-ms / PEER_TIMEOUT_MS)",
-            self.timeout.as_millis()
+            "no answer within {} ms ({})",
+            self.timeout.as_millis(),
+            self.timeout_hint
         )
     }
 
@@ -144,6 +189,34 @@ impl Fetcher {
     }
 }
 
+/// Longest reason kept for one ignored key or issuer: peer input inside it
+/// (a `kid`, a `kty`, an issuer name) is clipped, so a peer cannot write
+/// megabyte log lines.
+pub const MAX_REASON_CHARS: usize = 300;
+
+/// Most reasons kept from one answer; the rest are counted in a last one.
+pub const MAX_REASONS: usize = 32;
+
+/// `reason`, at most [`MAX_REASON_CHARS`] characters of it.
+fn clip(reason: String) -> String {
+    let total = reason.chars().count();
+    if total <= MAX_REASON_CHARS {
+        return reason;
+    }
+    let kept: String = reason.chars().take(MAX_REASON_CHARS).collect();
+    format!("{kept}... ({total} characters in all)")
+}
+
+/// Clips each reason and keeps at most [`MAX_REASONS`] of them.
+fn bounded(reasons: Vec<String>) -> Vec<String> {
+    let more = reasons.len().saturating_sub(MAX_REASONS);
+    let mut out: Vec<String> = reasons.into_iter().take(MAX_REASONS).map(clip).collect();
+    if more > 0 {
+        out.push(format!("{more} more reasons not shown"));
+    }
+    out
+}
+
 fn too_large() -> String {
     format!("answer is larger than {MAX_JWKS_BYTES} bytes")
 }
@@ -198,7 +271,56 @@ pub fn parse_cluster_keys(body: &[u8]) -> Result<(Vec<IssuerJwk>, Vec<String>), 
             }
         }));
     }
-    Ok((valid, rejected))
+    Ok((valid, bounded(rejected)))
+}
+
+/// The revocations of a `/cluster/keys` answer: per issuer, `"revoked":
+/// {"<32 hex digits>": exp, ...}`; each bad entry is one reason. At most
+/// [`MAX_REVOCATIONS_PER_PEER`] are taken. An answer without any is none.
+pub fn parse_revocations(body: &[u8]) -> (Vec<PeerRevocation>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut rejected = Vec::new();
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return (out, rejected);
+    };
+    let Some(issuers) = value.get("issuers").and_then(Value::as_object) else {
+        return (out, rejected);
+    };
+    for (name, entry) in issuers.iter().take(MAX_ISSUERS_PER_PEER) {
+        let Some(revoked) = entry.get("revoked") else {
+            continue;
+        };
+        if !name.is_empty() && check_name(name).is_err() {
+            continue; // Already reported with the keys.
+        }
+        let Some(revoked) = revoked.as_object() else {
+            rejected.push(format!("issuer {name:?}: \"revoked\" is not an object"));
+            continue;
+        };
+        let mut bad = 0;
+        for (hash, exp) in revoked {
+            if out.len() >= MAX_REVOCATIONS_PER_PEER {
+                rejected.push(format!(
+                    "more revocations ignored (at most {MAX_REVOCATIONS_PER_PEER} per peer)"
+                ));
+                return (out, rejected);
+            }
+            match (crate::issuer::spent::parse_hash_hex(hash), exp.as_i64()) {
+                (Some(hash), Some(exp)) => out.push(PeerRevocation {
+                    issuer: name.clone(),
+                    hash,
+                    exp,
+                }),
+                _ => bad += 1,
+            }
+        }
+        if bad > 0 {
+            rejected.push(format!(
+                "issuer {name:?}: {bad} revocations are not \"<32 hex digits>\": <exp>"
+            ));
+        }
+    }
+    (out, rejected)
 }
 
 /// Parses a JWKS into valid keys and one reason per ignored key. An answer
@@ -237,7 +359,7 @@ pub fn parse_jwks(body: &[u8]) -> Result<(Vec<Jwk>, Vec<String>), String> {
             },
         }
     }
-    Ok((valid, rejected))
+    Ok((valid, bounded(rejected)))
 }
 
 #[cfg(test)]
@@ -295,6 +417,42 @@ mod tests {
     }
 
     #[test]
+    fn revocations_are_parsed_validated_and_capped() {
+        let h = "0123456789abcdef0123456789abcdef";
+        let body = json!({"issuers": {
+            "": {"keys": [], "revoked": {h: 100}},
+            "jas": {"keys": [], "revoked": {h: 200, "nothex": 1, "0123": 2, (h.to_uppercase()): "x"}},
+            "old": {"keys": []},
+            "bad name!": {"keys": [], "revoked": {h: 1}},
+            "odd": {"keys": [], "revoked": [h]},
+        }});
+        let (revoked, rejected) = parse_revocations(body.to_string().as_bytes());
+        let got: Vec<(&str, i64)> = revoked.iter().map(|r| (r.issuer.as_str(), r.exp)).collect();
+        assert_eq!(got, [("", 100), ("jas", 200)]);
+        assert_eq!(revoked[0].hash, 0x0123456789abcdef0123456789abcdef);
+        assert_eq!(rejected.len(), 2, "{rejected:?}");
+        assert!(
+            rejected
+                .iter()
+                .any(|r| r.contains("\"jas\": 3 revocations")),
+            "{rejected:?}"
+        );
+        assert!(
+            rejected.iter().any(|r| r.contains("\"odd\"")),
+            "{rejected:?}"
+        );
+        assert_eq!(parse_revocations(b"garbage"), (vec![], vec![]));
+
+        let many: serde_json::Map<String, Value> = (0..MAX_REVOCATIONS_PER_PEER + 5)
+            .map(|i| (format!("{i:032x}"), json!(100)))
+            .collect();
+        let body = json!({"issuers": {"": {"keys": [], "revoked": many}}});
+        let (revoked, rejected) = parse_revocations(body.to_string().as_bytes());
+        assert_eq!(revoked.len(), MAX_REVOCATIONS_PER_PEER);
+        assert_eq!(rejected.len(), 1);
+    }
+
+    #[test]
     fn parse_keeps_good_keys_and_names_every_bad_one() {
         let body = json!({"keys": [
             good("ok"),
@@ -348,5 +506,40 @@ mod tests {
             rejected[0].starts_with("3 more keys ignored"),
             "{rejected:?}"
         );
+    }
+
+    #[test]
+    fn peer_input_in_reasons_is_clipped_and_counted() {
+        // A 200,000-character kid with CR/LF, a huge `use`, an issuer name of
+        // 100,000 characters, and more bad keys than reasons are kept.
+        let long_kid = format!("evil\r\nFORGED {}", "k".repeat(200_000));
+        let mut keys = vec![json!({"kty": "RSA", "kid": long_kid, "n": "AA", "e": "AQAB"})];
+        keys.push(
+            json!({"kty": "RSA", "kid": "u", "use": "x".repeat(100_000), "n": "AA", "e": "AQAB"}),
+        );
+        keys.extend((0..50).map(|i| json!({"kty": "RSA", "kid": format!("bad{i}")})));
+        let body = json!({"issuers": {"": {"keys": keys}, "n".repeat(100_000): {"keys": []}}});
+        let (valid, rejected) = parse_cluster_keys(body.to_string().as_bytes()).unwrap();
+        assert!(valid.is_empty());
+        assert_eq!(rejected.len(), MAX_REASONS + 1, "{rejected:#?}");
+        for r in &rejected {
+            assert!(
+                r.chars().count() <= MAX_REASON_CHARS + 40,
+                "{} chars",
+                r.len()
+            );
+            assert!(!r.contains(['\r', '\n']), "{r:?}");
+        }
+        assert!(
+            rejected[0].starts_with("key evil\\r\\nFORGED kkk"),
+            "{}",
+            &rejected[0][..40]
+        );
+        assert!(
+            rejected[0].ends_with("characters in all)"),
+            "{}",
+            rejected[0]
+        );
+        assert!(rejected.last().unwrap().ends_with("more reasons not shown"));
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! - [`discovery`]: which peers this round (`PEERS`, `PEERS_DNS`), and which
 //!   address is this replica.
-//! - [`fetch`]: one bounded `GET <peer>/cluster/keys` and key validation.
+//! - [`fetch`]: one bounded `GET <peer>/cluster/keys`, key validation, and
+//!   the peer's revocations (revoked `jti`s are exchanged with the keys).
 //! - [`merge`]: the pure peer book: up/down, ageing, dedup; takes `now`.
 //! - [`refresher`]: the background task, started by [`crate::server::run`]:
 //!   one round immediately, then every `PEER_REFRESH_SEC`; each round fetches
@@ -41,6 +42,9 @@ pub trait KeyRing: Send + Sync + 'static {
     fn set_peer_keys(&self, keys: KeysByIssuer);
     /// Notified when an issuer is created (so its peers' keys are fetched at once).
     fn created(&self) -> &tokio::sync::Notify;
+    /// Takes the revocations peers published (issuers this replica does
+    /// not have are skipped; the next round brings them again).
+    fn learn_revocations(&self, revoked: Vec<fetch::PeerRevocation>);
 }
 
 /// Federation settings and the latest status, shared with the handlers.

@@ -2,8 +2,9 @@
 //! ([`tokio::time::interval`], delayed rather than bunched when a round runs
 //! long). A round resolves the peers, fetches them all concurrently (each
 //! bounded by the fetch timeout), updates the [`PeerBook`], swaps the merged
-//! JWKS of every issuer into the key ring when it changed, publishes the
-//! status and logs transitions only. A dynamic issuer created on this
+//! JWKS of every issuer into the key ring when it changed, hands the
+//! peers' revocations to the issuers, publishes the status and logs
+//! transitions only. A dynamic issuer created on this
 //! replica triggers a round at once (its peers' keys may already exist). A
 //! stop signal interrupts a round in flight.
 
@@ -110,16 +111,25 @@ impl Refresher {
             }
             let fetcher = self.fetcher.clone();
             fetches.spawn(async move {
-                let outcome = fetcher.fetch(&url).await;
-                (url, outcome)
+                let (outcome, revoked) = fetcher.fetch(&url).await;
+                (url, outcome, revoked)
             });
         }
+        let mut revoked = Vec::new();
         while let Some(joined) = fetches.join_next().await {
             match joined {
-                Ok(pair) => outcomes.push(pair),
+                Ok((url, outcome, theirs)) => {
+                    outcomes.push((url, outcome));
+                    revoked.extend(theirs);
+                }
                 // The peer keeps its previous state; the next round tries again.
                 Err(e) => tracing::error!(error = %e, "peer fetch task failed"),
             }
+        }
+
+        // Revocations made on the peers: refused here from now on.
+        if !revoked.is_empty() {
+            self.keys.learn_revocations(revoked);
         }
 
         let now = Instant::now();
@@ -145,7 +155,10 @@ impl Refresher {
                 })
                 .collect();
             self.keys.set_peer_keys(peer_keys.clone());
-            tracing::info!(peer_kids = ?kids, "serving new merged JWKS");
+            // Peer-chosen kids (up to 256 characters each): name a few, count all.
+            let count = kids.len();
+            let kids: Vec<&String> = kids.iter().take(16).collect();
+            tracing::info!(peer_keys = count, peer_kids = ?kids, "serving new merged JWKS");
             self.served = peer_keys;
         }
         self.rounds += 1;

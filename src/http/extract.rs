@@ -1,8 +1,9 @@
 //! Extractors whose rejection is our RFC 6749 JSON error, so every handler
 //! gets parsed input in one line: the issuer of the route ([`Iss`]), the
-//! external base URL ([`BaseUrl`]), a body within the limit ([`Body`]), an
-//! OAuth form ([`OAuthForm`]), HTTP Basic client credentials ([`Basic`])
-//! and a bearer token ([`Bearer`]).
+//! external base URL ([`BaseUrl`]) or the whole request context for the
+//! core ([`Ctx`]: base URL and `Origin`), a body within the limit
+//! ([`Body`]), an OAuth form ([`OAuthForm`]), HTTP Basic client credentials
+//! ([`Basic`]) and a bearer token ([`Bearer`]).
 
 use std::sync::Arc;
 
@@ -14,7 +15,9 @@ use bytes::Bytes;
 
 use super::error::ApiError;
 use super::state::{BODY_LIMIT, SharedState};
-use crate::issuer::{BasicCredentials, Form, Issuer, OAuthError};
+use crate::issuer::registry::{At, Registry};
+use crate::issuer::{BasicCredentials, Form, Issuer, OAuthError, RequestCtx};
+use crate::profiles::Profile;
 
 /// Name of the path parameter that holds the issuer name.
 pub const ISSUER_PARAM: &str = "issuer";
@@ -28,9 +31,36 @@ pub async fn issuer_name(parts: &mut Parts) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// Route extension: the mount kind of a named-issuer route (`/{issuer}` or
+/// `/realms/{issuer}`); absent on root routes.
+#[derive(Debug, Clone, Copy)]
+pub struct MountAt(pub At);
+
+/// Route extension on a profile's own path: which profiles serve it (bit
+/// [`Profile::index`] set), and the path for the 404 message.
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileGate {
+    /// Profiles that have this path, as bits.
+    pub profiles: u32,
+    /// The path relative to the mount.
+    pub path: &'static str,
+}
+
+// One bit per profile.
+const _: () = assert!(Profile::ALL.len() <= 32);
+
+impl ProfileGate {
+    /// Whether `profile` serves this path.
+    pub fn allows(&self, profile: Profile) -> bool {
+        self.profiles & (1 << profile.index()) != 0
+    }
+}
+
 /// The issuer a request is for, with its signing key ready: the root for
-/// `/...`, the named issuer for `/{issuer}/...` (created on first use when
-/// dynamic issuers are on). Unknown names are a JSON 404 saying why.
+/// `/...`, the named issuer for `/{issuer}/...` or `/realms/{issuer}/...`
+/// (created on first use when dynamic issuers are on). Unknown names, an
+/// issuer at the other kind of mount, and a profile's own path on an
+/// issuer of another profile are a JSON 404 saying why.
 #[derive(Debug, Clone)]
 pub struct Iss(pub Arc<Issuer>);
 
@@ -38,14 +68,103 @@ impl FromRequestParts<SharedState> for Iss {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
-        let name = issuer_name(parts).await;
-        let issuer = state
-            .issuers
-            .get(name.as_deref())
-            .map_err(|e| ApiError::NotFound(e.to_string()))?;
+        let at = parts.extensions.get::<MountAt>().map_or(At::Named, |m| m.0);
+        let found = parts.extensions.get::<Resolved>().map(|r| Arc::clone(&r.0));
+        let looked_up = match found {
+            Some(_) => None,
+            None => issuer_name(parts).await,
+        };
+        let name = match &found {
+            Some(issuer) => Some(issuer.name()).filter(|n| !n.is_empty()),
+            None => looked_up.as_deref(),
+        };
+        // Checked before the lookup, which may create a dynamic issuer.
+        if let Some(gate) = parts.extensions.get::<ProfileGate>() {
+            let profile = match &found {
+                Some(issuer) => issuer.profile(),
+                None => state.issuers.profile_at(name, at),
+            };
+            if !gate.allows(profile) {
+                let owners: Vec<&str> = Profile::ALL
+                    .into_iter()
+                    .filter(|p| gate.allows(*p))
+                    .map(Profile::as_str)
+                    .collect();
+                return Err(ApiError::NotFound(format!(
+                    "no endpoint at {}: {} is a path of the {} profile, and issuer {:?} has \
+                     profile {profile}",
+                    parts.uri.path(),
+                    if gate.path.is_empty() { "/" } else { gate.path },
+                    owners.join("/"),
+                    name.unwrap_or(""),
+                )));
+            }
+        }
+        let issuer = match &found {
+            Some(issuer) => Registry::at_mount(issuer, at),
+            None => state.issuers.get_at(name, at),
+        }
+        .map_err(|e| ApiError::NotFound(e.to_string()))?;
         issuer.ready().await?;
         Ok(Iss(issuer))
     }
+}
+
+/// Request extension: the existing issuer the matched route names, looked
+/// up once by the controls middleware ([`super::controls`]) so the
+/// extractors and the latency layer do not look it up again.
+#[derive(Debug, Clone)]
+pub struct Resolved(pub Arc<Issuer>);
+
+/// What the issuer core needs from a request besides its parameters: the
+/// base URL ([`BaseUrl`]) and the `Origin` header (when it is an origin;
+/// Clerk's `azp` fallback). [`Ctx::core`] borrows it as a [`RequestCtx`].
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// See [`BaseUrl`].
+    pub base: String,
+    /// The `Origin` header.
+    pub origin: Option<String>,
+}
+
+impl Ctx {
+    /// The context as the core takes it.
+    pub fn core(&self) -> RequestCtx<'_> {
+        RequestCtx {
+            base: &self.base,
+            origin: self.origin.as_deref(),
+        }
+    }
+}
+
+impl FromRequestParts<SharedState> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Ctx {
+            base: base_url(state.config.public_url.as_deref(), &parts.headers),
+            origin: origin(&parts.headers),
+        })
+    }
+}
+
+/// The `Origin` header when it names an origin (`scheme://host[:port]`,
+/// printable ASCII, at most 256 bytes); `null` and anything else are ignored.
+pub fn origin(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::ORIGIN)?.to_str().ok()?.trim();
+    let (scheme, rest) = value.split_once("://")?;
+    let ok = value.len() <= 256
+        && !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && !rest.is_empty()
+        && !rest.contains('/')
+        && rest.bytes().all(|b| b.is_ascii_graphic());
+    ok.then(|| value.to_string())
 }
 
 /// The external base URL of this server as the client sees it (scheme and
@@ -256,5 +375,28 @@ mod tests {
             "http://h"
         );
         assert_eq!(base_url(None, &headers(&[])), "http://localhost");
+    }
+
+    #[test]
+    fn origin_is_an_origin_or_nothing() {
+        let o = |v: &str| origin(&headers(&[("origin", v)]));
+        assert_eq!(
+            o("http://localhost:5173").as_deref(),
+            Some("http://localhost:5173")
+        );
+        assert_eq!(
+            o("https://app.example").as_deref(),
+            Some("https://app.example")
+        );
+        for bad in [
+            "null",
+            "http://",
+            "http://a/b",
+            "localhost:3000",
+            "http://a b",
+        ] {
+            assert_eq!(o(bad), None, "{bad}");
+        }
+        assert_eq!(origin(&headers(&[])), None);
     }
 }

@@ -21,6 +21,9 @@ pub struct AppState {
     pub federation: Option<Arc<Federation>>,
     /// Latency histograms (token counters live in each issuer).
     pub metrics: Metrics,
+    /// Turns `true` when the server starts shutting down: long-lived
+    /// responses (event streams) end then instead of holding the drain.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// The state type handlers extract.

@@ -102,6 +102,18 @@ impl Envelope {
             client_id: client_id.to_string(),
         })
     }
+
+    /// `invalid_grant` naming `kind`'s field unless the artifact was issued
+    /// to `client_id`.
+    pub fn check_client(&self, kind: ArtifactKind, client_id: &str) -> Result<(), OAuthError> {
+        if self.client_id == client_id {
+            return Ok(());
+        }
+        Err(OAuthError::invalid_grant(format!(
+            "{}: was issued to another client, not {client_id:?}",
+            kind.field()
+        )))
+    }
 }
 
 /// The content of an authorization code.

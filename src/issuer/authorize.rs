@@ -145,16 +145,14 @@ impl Issuer {
             .non_empty("client_id")
             .ok_or_else(|| page("client_id: is required".into()))?
             .to_string();
-        let clients = self.clients();
-        let reg: Option<&ClientConfig> = if clients.is_empty() {
-            None
-        } else {
-            Some(clients.get(&client_id).map(|c| &**c).ok_or_else(|| {
-            page(format!(
+        // A registered client, the built-in `workbench` one, or (open mode) none.
+        let registration = self.client_registration(base, &client_id);
+        if registration.is_none() && !self.clients().is_empty() {
+            return Err(page(format!(
                 "client_id: unknown client {client_id:?}; it is not one of this issuer's clients"
-            ))
-        })?)
-        };
+            )));
+        }
+        let reg: Option<&ClientConfig> = registration.as_deref();
         let iss = self.iss(base);
         let given = form.non_empty("redirect_uri");
         let redirect_uri = match (given, reg) {
@@ -444,9 +442,14 @@ impl Issuer {
     /// again), so this only validates `post_logout_redirect_uri`: with clients
     /// configured it must be one of the client's `post_logout_redirect_uris` or
     /// `redirect_uris` (the client from `client_id` or the `id_token_hint`'s
-    /// `aud`; any registered client's when neither is given).
+    /// `aud`; any registered client's when neither is given). Auth0's
+    /// `returnTo` is read as `post_logout_redirect_uri`.
     pub fn logout_redirect(&self, form: &Form) -> Result<Option<String>, String> {
-        let Some(uri) = form.non_empty("post_logout_redirect_uri") else {
+        // `returnTo`: Auth0's name for it (`/v2/logout`).
+        let Some(uri) = form
+            .non_empty("post_logout_redirect_uri")
+            .or_else(|| form.non_empty("returnTo"))
+        else {
             return Ok(None);
         };
         check_redirect_syntax(uri, "post_logout_redirect_uri")?;

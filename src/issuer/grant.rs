@@ -13,10 +13,11 @@ use super::artifacts::{
 use super::client::{self, BasicCredentials, Client, constant_time_eq};
 use super::pkce::{self, PkceMethod};
 use super::spent::SetFull;
-use super::{ErrorCode, Form, Issuer, OAuthError, TokenResponse};
-use crate::claims::{self, Audience, MintContext, MintRequest, Persona, Preset};
+use super::{ErrorCode, Form, Issue, Issuer, OAuthError, RequestCtx, TokenResponse};
+use crate::claims::{self, Audience, MintRequest, Persona};
 use crate::jwt;
 use crate::metrics::TokenSource;
+use crate::profiles::{TokenKind, ids};
 
 pub use crate::clients::GrantType;
 
@@ -58,8 +59,24 @@ pub struct UserGrant<'a> {
     pub scope: Option<String>,
     /// OIDC `nonce` from the authorization request (code flow only).
     pub nonce: Option<String>,
+    /// The `audience` asked at the token endpoint (Auth0's parameter);
+    /// `None` = the client's, else the issuer's.
+    pub audience: Option<Audience>,
     /// The grant, for the metrics.
     pub grant: GrantType,
+}
+
+/// The username of a login that is no persona (the name typed); `None`
+/// for a persona, whose `username` (default: its name) applies.
+fn login_username(login: &Login) -> Option<String> {
+    login.user.is_none().then(|| login.sub.clone())
+}
+
+/// `audience` (or `resource`, RFC 8707) of a token request.
+fn asked_audience(form: &Form) -> Option<Audience> {
+    form.non_empty("audience")
+        .or_else(|| form.non_empty("resource"))
+        .map(|a| Audience::One(a.to_string()))
 }
 
 impl Issuer {
@@ -67,7 +84,7 @@ impl Issuer {
     /// (`basic` from the `Authorization` header, or the form) and runs the grant.
     pub fn token(
         &self,
-        base: &str,
+        rc: &RequestCtx<'_>,
         basic: Option<&BasicCredentials>,
         form: &Form,
     ) -> Result<TokenResponse, OAuthError> {
@@ -81,20 +98,21 @@ impl Issuer {
         client::check_grant_allowed(&client, grant)?;
         let now = self.clock().now();
         match grant {
-            GrantType::ClientCredentials => self.client_credentials(base, &client, form, now),
-            GrantType::Password => self.password(base, &client, form, now),
-            GrantType::AuthorizationCode => self.authorization_code(base, &client, form, now),
-            GrantType::RefreshToken => self.refresh_token(base, &client, form, now),
+            GrantType::ClientCredentials => self.client_credentials(rc, &client, form, now),
+            GrantType::Password => self.password(rc, &client, form, now),
+            GrantType::AuthorizationCode => self.authorization_code(rc, &client, form, now),
+            GrantType::RefreshToken => self.refresh_token(rc, &client, form, now),
         }
     }
 
-    /// `client_credentials` (RFC 6749 §4.4): `sub` = client id, scope echoed,
-    /// the client's default audience and claims, then `audience` (or
+    /// `client_credentials` (RFC 6749 §4.4): the client is the subject
+    /// (`sub` = client id, shaped by the profile), scope echoed, the
+    /// client's audience, mapping fields and claims, then `audience` (or
     /// `resource`) and `claims` (a JSON object) from the form. No refresh
     /// token (§4.4.3) and no ID token (no user).
     fn client_credentials(
         &self,
-        base: &str,
+        rc: &RequestCtx<'_>,
         client: &Client,
         form: &Form,
         now: i64,
@@ -104,25 +122,35 @@ impl Issuer {
             .non_empty("scope")
             .map(str::to_string)
             .or_else(|| reg.and_then(|r| r.scope.clone()));
-        let aud = form
-            .non_empty("audience")
-            .or_else(|| form.non_empty("resource"))
-            .map(|a| Audience::One(a.to_string()))
-            .or_else(|| reg.and_then(|r| r.audience.clone()));
         let mut extra = reg.map(|r| r.claims.clone()).unwrap_or_default();
-        extra.insert("client_id".into(), json!(client.id));
         claims::merge_claims(&mut extra, &form.claims()?);
+        let field = |f: fn(&crate::clients::ClientConfig) -> &Option<String>| {
+            reg.and_then(|r| f(r).clone())
+        };
+        let list = |f: fn(&crate::clients::ClientConfig) -> &Option<Vec<String>>| {
+            reg.and_then(|r| f(r).clone())
+        };
         let req = MintRequest {
             sub: Some(client.id.clone()),
-            preset: Some(Preset::Plain),
-            azp: Some(client.id.clone()),
-            aud,
+            aud: asked_audience(form).or_else(|| reg.and_then(|r| r.audience.clone())),
             scope: scope.clone(),
+            email: field(|r| &r.email),
+            name: field(|r| &r.name),
+            username: field(|r| &r.username),
+            roles: list(|r| &r.roles),
+            groups: list(|r| &r.groups),
+            permissions: list(|r| &r.permissions),
+            client_roles: reg.and_then(|r| r.client_roles.clone()),
             claims: Some(extra),
             ..MintRequest::default()
         };
+        let issue = Issue {
+            kind: TokenKind::Client,
+            client: Some(client.profile_ref()),
+            session: None,
+        };
         let source = TokenSource::Grant(GrantType::ClientCredentials);
-        let (access_token, minted) = self.sign_access_token(base, &req, source, now)?;
+        let (access_token, minted) = self.sign_access_token(rc, &req, &issue, source, now)?;
         Ok(TokenResponse {
             scope,
             ..TokenResponse::bearer(access_token, minted.expires_in)
@@ -134,7 +162,7 @@ impl Issuer {
     /// with a `password` requires it; others accept any. `claims` adds claims.
     fn password(
         &self,
-        base: &str,
+        rc: &RequestCtx<'_>,
         client: &Client,
         form: &Form,
         now: i64,
@@ -154,12 +182,13 @@ impl Issuer {
             .map(str::to_string)
             .or_else(|| client.registration.as_ref().and_then(|r| r.scope.clone()));
         self.issue_user_tokens(
-            base,
+            rc,
             &UserGrant {
                 client,
                 login: &login,
                 scope,
                 nonce: None,
+                audience: asked_audience(form),
                 grant: GrantType::Password,
             },
             now,
@@ -213,7 +242,7 @@ impl Issuer {
     /// (RFC 7636).
     fn authorization_code(
         &self,
-        base: &str,
+        rc: &RequestCtx<'_>,
         client: &Client,
         form: &Form,
         now: i64,
@@ -233,12 +262,7 @@ impl Issuer {
                 "code: was already used (codes are single-use)",
             ));
         }
-        if code.envelope.client_id != client.id {
-            return Err(OAuthError::invalid_grant(format!(
-                "code: was issued to another client, not {:?}",
-                client.id
-            )));
-        }
+        code.envelope.check_client(ArtifactKind::Code, &client.id)?;
         if let Some(expected) = &code.redirect_uri
             && form.get("redirect_uri") != Some(expected.as_str())
         {
@@ -268,12 +292,13 @@ impl Issuer {
             (None, None) => {}
         }
         self.issue_user_tokens(
-            base,
+            rc,
             &UserGrant {
                 client,
                 login: &code.login,
                 scope: code.scope.clone(),
                 nonce: code.nonce.clone(),
+                audience: asked_audience(form),
                 grant: GrantType::AuthorizationCode,
             },
             now,
@@ -285,7 +310,7 @@ impl Issuer {
     /// `scope` may narrow the original scope, never widen it.
     fn refresh_token(
         &self,
-        base: &str,
+        rc: &RequestCtx<'_>,
         client: &Client,
         form: &Form,
         now: i64,
@@ -296,12 +321,9 @@ impl Issuer {
             &self.keys().merged(),
             now,
         )?;
-        if refresh.envelope.client_id != client.id {
-            return Err(OAuthError::invalid_grant(format!(
-                "refresh_token: was issued to another client, not {:?}",
-                client.id
-            )));
-        }
+        refresh
+            .envelope
+            .check_client(ArtifactKind::Refresh, &client.id)?;
         let scope = match form.non_empty("scope") {
             None => refresh.scope.clone(),
             Some(asked) => {
@@ -329,12 +351,13 @@ impl Issuer {
             ));
         }
         self.issue_user_tokens(
-            base,
+            rc,
             &UserGrant {
                 client,
                 login: &refresh.login,
                 scope,
                 nonce: None,
+                audience: asked_audience(form),
                 grant: GrantType::RefreshToken,
             },
             now,
@@ -358,7 +381,7 @@ impl Issuer {
     /// (unless the client is registered without the `refresh_token` grant).
     pub fn issue_user_tokens(
         &self,
-        base: &str,
+        rc: &RequestCtx<'_>,
         grant: &UserGrant<'_>,
         now: i64,
     ) -> Result<TokenResponse, OAuthError> {
@@ -374,26 +397,41 @@ impl Issuer {
         }
         claims::merge_claims(&mut extra, &grant.login.login_claims);
 
-        let mut access_extra = extra.clone();
-        access_extra.insert("client_id".into(), json!(client.id));
+        // One id for the tokens of this grant (Keycloak `sid`, Cognito `origin_jti`).
+        let session =
+            ids::uuid_v4().map_err(|e| OAuthError::server("drawing a session id failed", e))?;
+        let issue = Issue {
+            kind: TokenKind::Access,
+            client: Some(client.profile_ref()),
+            session: Some(&session),
+        };
         let (access_token, access) = self.sign_access_token(
-            base,
+            rc,
             &MintRequest {
                 user: grant.login.user.clone(),
                 sub: Some(grant.login.sub.clone()),
-                aud: reg.and_then(|r| r.audience.clone()),
-                azp: Some(client.id.clone()),
+                // A login that is no persona: the name typed is the username.
+                username: login_username(grant.login),
+                aud: grant
+                    .audience
+                    .clone()
+                    .or_else(|| reg.and_then(|r| r.audience.clone())),
                 scope: grant.scope.clone(),
-                claims: Some(access_extra),
+                claims: Some(extra.clone()),
                 ..MintRequest::default()
             },
+            &issue,
             TokenSource::Grant(grant.grant),
             now,
         )?;
         let key = self.signing_key()?;
-        let iss = self.iss(base);
+        let iss = self.iss(rc.base);
         let id_token = if has_scope(grant.scope.as_deref(), "openid") {
-            let claims = self.id_token_claims(&iss, grant, extra, &access_token, now)?;
+            let issue = Issue {
+                kind: TokenKind::Id,
+                ..issue
+            };
+            let claims = self.id_token_claims(rc, grant, &issue, extra, &access_token, now)?;
             Some(jwt::encode(&key, &claims)?)
         } else {
             None
@@ -421,42 +459,42 @@ impl Issuer {
         })
     }
 
-    /// The ID token (OIDC Core §2): the user's claims in the plain layout,
-    /// then the OIDC claims, which nothing overrides so the token validates.
+    /// The ID token (OIDC Core §2): the profile's ID-token claims for the
+    /// user, the persona's and login claims, then the OIDC claims, which
+    /// nothing overrides so the token validates.
     fn id_token_claims(
         &self,
-        iss: &str,
+        rc: &RequestCtx<'_>,
         grant: &UserGrant<'_>,
+        issue: &Issue<'_>,
         extra: Map<String, Value>,
         access_token: &str,
         now: i64,
     ) -> Result<Map<String, Value>, OAuthError> {
-        let users = self.users();
-        let minted = claims::build(
+        let minted = self.build_claims(
+            rc,
             &MintRequest {
                 user: grant.login.user.clone(),
                 sub: Some(grant.login.sub.clone()),
-                preset: Some(Preset::Plain),
+                username: login_username(grant.login),
+                scope: grant.scope.clone(),
                 claims: Some(extra),
                 ..MintRequest::default()
             },
-            &MintContext {
-                issuer: iss,
-                audience: None,
-                token_ttl: self.settings().token_ttl,
-                users: &users,
-            },
+            issue,
             now,
         )?;
         let mut c = minted.claims;
-        for mechanics in ["scope", "client_id", "azp", "aud"] {
+        for mechanics in ["scope", "client_id"] {
             c.remove(mechanics);
         }
         let client_id = &grant.client.id;
-        c.insert("iss".into(), json!(iss));
+        c.insert("iss".into(), json!(self.iss(rc.base)));
         c.insert("sub".into(), json!(grant.login.sub));
         c.insert("aud".into(), json!(client_id));
-        c.insert("azp".into(), json!(client_id));
+        if c.contains_key("azp") {
+            c.insert("azp".into(), json!(client_id));
+        }
         c.insert("iat".into(), json!(now));
         c.insert(
             "exp".into(),
@@ -517,7 +555,7 @@ mod tests {
     }
 
     fn token(issuer: &Issuer, f: &str) -> Result<TokenResponse, OAuthError> {
-        issuer.token("http://h", None, &form(f))
+        issuer.token(&RequestCtx::new("http://h"), None, &form(f))
     }
 
     #[test]

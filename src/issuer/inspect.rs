@@ -37,6 +37,20 @@ const MECHANICS: &[&str] = &[
     "sid",
     "v",
     "fva",
+    // Profile mechanics (Keycloak, Cognito, Entra, Auth0, Clerk M2M).
+    "typ",
+    "acr",
+    "token_use",
+    "version",
+    "origin_jti",
+    "event_id",
+    "ver",
+    "uti",
+    "idtyp",
+    "azpacr",
+    "scp",
+    "gty",
+    "scopes",
 ];
 
 impl Issuer {
@@ -69,12 +83,20 @@ impl Issuer {
         {
             return Err("token was revoked (or, for a refresh token, already used)".into());
         }
+        // A lifecycle child dies with its parent, also where the cascade
+        // could not reach it (a child minted by another replica).
+        if let Some(parent) = claims.get("parent_jti").and_then(Value::as_str)
+            && self.spent().is_spent(parent, now)
+        {
+            return Err("token was revoked with its parent".into());
+        }
         Ok((kind, claims))
     }
 
     /// The claims `GET /userinfo` returns for a Bearer access token: the
     /// user's claims (`sub`, persona and login claims, org), without token
-    /// mechanics.
+    /// mechanics, plus the profile claims of the persona with that `sub`
+    /// (an access token need not carry them: Auth0's and Cognito's do not).
     pub fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
         let (kind, claims) = self
             .verify_presented(token)
@@ -87,10 +109,19 @@ impl Issuer {
         if !claims.get("sub").is_some_and(Value::is_string) {
             return Err(OAuthError::invalid_token("token has no sub"));
         }
-        Ok(claims
+        let profile = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .map(|sub| self.persona_profile_claims(sub))
+            .unwrap_or_default();
+        let mut out: Map<String, Value> = claims
             .into_iter()
             .filter(|(k, _)| !MECHANICS.contains(&k.as_str()))
-            .collect())
+            .collect();
+        for (k, v) in profile {
+            out.entry(k).or_insert(v);
+        }
+        Ok(out)
     }
 
     /// `POST /introspect` (RFC 7662 §2.2): authenticates the caller, then
@@ -112,7 +143,11 @@ impl Issuer {
             .get("client_id")
             .or_else(|| claims.get("azp"))
             .cloned();
-        let username = claims.get("user").cloned();
+        // RFC 7662 `username`: the profile's login-name claim.
+        let username = ["preferred_username", "username", "cognito:username", "user"]
+            .iter()
+            .find_map(|k| claims.get(*k).filter(|v| v.is_string()))
+            .cloned();
         out.extend(claims);
         if let Some(id) = client_id {
             out.insert("client_id".into(), id);
@@ -126,6 +161,34 @@ impl Issuer {
         };
         out.insert("token_type".into(), json!(token_type));
         Ok(Value::Object(out))
+    }
+
+    /// `POST <logout>` with a `refresh_token` (Keycloak's logout by a
+    /// client, which python-keycloak's `logout()` sends): authenticates the
+    /// caller, then ends the session by revoking the refresh token.
+    /// `invalid_grant` when it is not a live refresh token of this issuer.
+    pub fn logout_refresh_token(
+        &self,
+        basic: Option<&BasicCredentials>,
+        form: &Form,
+    ) -> Result<(), OAuthError> {
+        client::authenticate_caller(&self.clients(), basic, form)?;
+        let token = form.require("refresh_token")?;
+        let (kind, claims) = self
+            .verify_presented(token)
+            .map_err(|e| OAuthError::invalid_grant(format!("refresh_token: {e}")))?;
+        if kind != Kind::Refresh {
+            return Err(OAuthError::invalid_grant(
+                "refresh_token: is not a refresh token",
+            ));
+        }
+        if let (Some(jti), Some(exp)) = (
+            claims.get("jti").and_then(Value::as_str),
+            claims.get("exp").and_then(Value::as_i64),
+        ) {
+            self.spent().spend(jti, exp, self.clock().now())?;
+        }
+        Ok(())
     }
 
     /// `POST /revoke` (RFC 7009 §2.1): authenticates the caller, then
@@ -157,7 +220,7 @@ impl Issuer {
 mod tests {
     use super::*;
     use crate::claims::MintRequest;
-    use crate::issuer::{ErrorCode, testing};
+    use crate::issuer::{ErrorCode, RequestCtx, testing};
 
     fn form(s: &str) -> Form {
         Form::parse(s.as_bytes(), "form body").unwrap()
@@ -168,7 +231,7 @@ mod tests {
         let issuer = testing::issuer("", vec![]);
         let minted = issuer
             .mint(
-                "http://h",
+                &RequestCtx::new("http://h"),
                 &MintRequest {
                     sub: Some("u1".into()),
                     claims: Some(json!({"email": "u@x"}).as_object().cloned().unwrap()),
@@ -205,7 +268,9 @@ mod tests {
         assert_eq!(e.to_string(), "token: is required");
         // Another issuer's token is not active here.
         let other = testing::issuer("", vec![]);
-        let foreign = other.mint("http://h", &MintRequest::default()).unwrap();
+        let foreign = other
+            .mint(&RequestCtx::new("http://h"), &MintRequest::default())
+            .unwrap();
         let answer = issuer
             .introspect(None, &form(&format!("token={}", foreign.access_token)))
             .unwrap();
@@ -216,7 +281,7 @@ mod tests {
     fn the_issuer_clock_decides_expiry() {
         let issuer = testing::issuer("", vec![]);
         let t = issuer
-            .mint("http://h", &MintRequest::default())
+            .mint(&RequestCtx::new("http://h"), &MintRequest::default())
             .unwrap()
             .access_token;
         assert!(issuer.userinfo(&t).is_ok());

@@ -17,27 +17,39 @@
 //! - [`inspect`]: userinfo, introspection (RFC 7662), revocation (RFC 7009).
 //! - [`discovery`]: the OpenID Connect / RFC 8414 metadata document.
 //! - [`paths`]: endpoint paths, shared by the router and discovery.
+//! - [`profile`]: what an issuer's profile adds: realm document, Google's
+//!   X.509 certificates, persona-backed userinfo claims.
 //! - [`pkce`], [`spent`], [`clock`]: RFC 7636, replay protection, time.
+//! - [`controls`]: test controls (`/_admin`): runtime personas and clients,
+//!   faults, the request ledger, reset.
 //! - [`registry`]: the root issuer, named issuers, names, federation input.
+//! - [`lifecycle`]: the token lifecycle service of `jwt-auth-service`
+//!   issuers (pairs, renewal, streams, revocation, its `/authorize`).
+//! - [`ext_authz`]: the external authorization check of every issuer.
 
 pub mod artifacts;
 pub mod authorize;
 pub mod client;
 pub mod clock;
+pub mod controls;
 pub mod discovery;
 pub mod error;
+pub mod ext_authz;
 pub mod form;
 pub mod grant;
 pub mod inspect;
+pub mod lifecycle;
 pub mod paths;
 pub mod pkce;
+pub mod profile;
 pub mod registry;
 pub mod spent;
 pub mod variant;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
 
@@ -52,6 +64,7 @@ use crate::jwt;
 use crate::keys::persist::{self, Outcome, PersistError};
 use crate::keys::{self, Alg, KeyError, KeyStore, KidPolicy, SigningKey};
 use crate::metrics::{TokenCounters, TokenSource};
+use crate::profiles::{ClientRef, DefaultIss, Profile, ProfileOptions, ProfileSettings, TokenKind};
 
 /// An issuer's resolved settings (the root's from the flags, a named
 /// issuer's from `issuers:` over the root's).
@@ -71,10 +84,52 @@ pub struct Settings {
     pub keys_dir: Option<PathBuf>,
     /// Bound of the spent-`jti` set (`REPLAY_CAPACITY`).
     pub replay_capacity: usize,
+    /// Entries of the request ledger (`/_admin/requests`): 1000, 100 for a
+    /// dynamic issuer (a server may have up to a thousand of those).
+    pub ledger_capacity: usize,
+    /// Claim shape, paths and discovery (`PROFILE` / `profile`).
+    pub profile: Profile,
+    /// Default `azp` of Clerk session tokens (`AUTHORIZED_PARTY`).
+    pub authorized_party: Option<String>,
+    /// Profile settings: Auth0 `claims_namespace`, Entra `tenant_id`,
+    /// Cognito region.
+    pub profile_options: ProfileOptions,
     /// Default signing algorithm (`alg`, `ALG` for the root).
     pub alg: Alg,
     /// The HS256 secret (`hs256_secret`, `HS256_SECRET` for the root).
     pub hs256_secret: Option<Secret>,
+    /// Auto-renewal of the lifecycle service (`jwt-auth-service` issuers).
+    pub renewal: lifecycle::RenewalSettings,
+}
+
+/// What a request brings to the core besides its parameters: the
+/// external base URL the client used (scheme and authority, no trailing
+/// slash) and its `Origin` header (Clerk's `azp` fallback).
+#[derive(Clone, Copy, Debug)]
+pub struct RequestCtx<'a> {
+    /// `PUBLIC_URL`, or the base URL from the request.
+    pub base: &'a str,
+    /// The request's `Origin` header, when it names an origin.
+    pub origin: Option<&'a str>,
+}
+
+impl<'a> RequestCtx<'a> {
+    /// A context with `base` and no `Origin`.
+    pub fn new(base: &'a str) -> Self {
+        RequestCtx { base, origin: None }
+    }
+}
+
+/// How a token is issued, besides what the request asks: access, ID or
+/// client token, the client of a grant, the id shared by one grant's tokens.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Issue<'a> {
+    /// Access, ID or client token.
+    pub kind: TokenKind,
+    /// The OAuth client of a grant.
+    pub client: Option<ClientRef<'a>>,
+    /// An id shared by the tokens of one grant (Keycloak `sid`, ...).
+    pub session: Option<&'a str>,
 }
 
 /// A secret string that never reaches `Debug` or a log.
@@ -86,6 +141,20 @@ impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(Secret(s.to_string()))
+    }
+}
+
+impl Secret {
+    /// Whether `given` equals the secret. Compares SHA-256 digests in
+    /// constant time, so neither the content nor the length leaks by timing
+    /// (`ADMIN_TOKEN`).
+    pub fn matches(&self, given: &str) -> bool {
+        use aws_lc_rs::digest::{SHA256, digest};
+        let (a, b) = (
+            digest(&SHA256, self.0.as_bytes()),
+            digest(&SHA256, given.as_bytes()),
+        );
+        aws_lc_rs::constant_time::verify_slices_are_equal(a.as_ref(), b.as_ref()).is_ok()
     }
 }
 
@@ -145,6 +214,12 @@ pub enum KeySetupError {
 pub struct Issuer {
     settings: Settings,
     mount: String,
+    /// The `iss` when it does not depend on the request's URL.
+    fixed_iss: Option<String>,
+    /// Resolved profile settings (tenant, region, namespace).
+    profile_settings: ProfileSettings,
+    /// Google's X.509 certificates by kid, made once per key.
+    certs: Mutex<BTreeMap<String, String>>,
     keys: KeyStore,
     key_ready: tokio::sync::OnceCell<()>,
     users: RwLock<Arc<Users>>,
@@ -152,6 +227,9 @@ pub struct Issuer {
     spent: spent::SpentJtis,
     clock: Clock,
     counters: TokenCounters,
+    /// The token lifecycle service (profile `jwt-auth-service` only).
+    lifecycle: Option<lifecycle::Lifecycle>,
+    controls: controls::Controls,
 }
 
 fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {
@@ -165,19 +243,42 @@ impl Issuer {
     /// An issuer with `settings`, personas and clients; its key is created
     /// by [`Issuer::ready`] (or [`Issuer::prepare_key_blocking`]).
     pub fn new(settings: Settings, users: Users, clients: Clients) -> Self {
+        let shape = settings.profile.shape();
         let mount = if settings.name.is_empty() {
             String::new()
+        } else if shape.realm_mounted() {
+            format!("{}/{}", paths::REALMS, settings.name)
         } else {
             format!("/{}", settings.name)
         };
+        let (users, clients) = (Arc::new(users), Arc::new(clients));
+        let profile_settings = ProfileSettings::resolve(&settings.name, &settings.profile_options);
+        let fixed_iss = match (&settings.issuer, shape.default_iss(&profile_settings)) {
+            (Some(fixed), _) => Some(fixed.clone()),
+            (None, DefaultIss::Fixed(iss)) => Some(iss),
+            (None, DefaultIss::Mount { .. }) => None,
+        };
+        let lifecycle = (settings.profile == Profile::JwtAuthService)
+            .then(|| lifecycle::Lifecycle::new(settings.renewal, settings.replay_capacity));
+        let ledger_capacity = settings.ledger_capacity;
         Issuer {
+            lifecycle,
             spent: spent::SpentJtis::with_capacity(settings.replay_capacity),
             settings,
             mount,
+            fixed_iss,
+            profile_settings,
+            certs: Mutex::new(BTreeMap::new()),
             keys: KeyStore::empty(),
             key_ready: tokio::sync::OnceCell::new(),
-            users: RwLock::new(Arc::new(users)),
-            clients: RwLock::new(Arc::new(clients)),
+            // The startup state `reset_controls` returns to.
+            controls: controls::Controls::new(
+                Arc::clone(&users),
+                Arc::clone(&clients),
+                ledger_capacity,
+            ),
+            users: RwLock::new(users),
+            clients: RwLock::new(clients),
             clock: Clock::default(),
             counters: TokenCounters::default(),
         }
@@ -198,17 +299,39 @@ impl Issuer {
         &self.settings
     }
 
-    /// Where its endpoints live, relative to the server root (`""`, `/{name}`).
+    /// Where its endpoints live, relative to the server root (`""`,
+    /// `/{name}`, or `/realms/{name}` for a Keycloak issuer).
     pub fn mount(&self) -> &str {
         &self.mount
     }
 
+    /// The profile: claim shape, paths, discovery.
+    pub fn profile(&self) -> Profile {
+        self.settings.profile
+    }
+
+    /// The resolved profile settings (tenant id, region, claims namespace).
+    pub fn profile_settings(&self) -> &ProfileSettings {
+        &self.profile_settings
+    }
+
     /// The `iss` of its tokens for a client that reached the server at
-    /// `base` (scheme and authority, no trailing slash).
+    /// `base` (scheme and authority, no trailing slash): the configured
+    /// one, else the profile's default.
     pub fn iss<'a>(&'a self, base: &str) -> Cow<'a, str> {
-        match &self.settings.issuer {
+        match &self.fixed_iss {
             Some(fixed) => Cow::Borrowed(fixed),
-            None => Cow::Owned(format!("{base}{}", self.mount)),
+            None => Cow::Owned(format!("{base}{}{}", self.mount, self.iss_suffix())),
+        }
+    }
+
+    /// `/` for profiles whose `iss` ends with a slash (Auth0), else `""`.
+    fn iss_suffix(&self) -> &'static str {
+        match self.profile().shape().default_iss(&self.profile_settings) {
+            DefaultIss::Mount {
+                trailing_slash: true,
+            } => "/",
+            _ => "",
         }
     }
 
@@ -216,13 +339,14 @@ impl Issuer {
     /// is derived from the request, any `http(s)://<host>{mount}` (the host
     /// a client used to reach the server does not make a token foreign).
     pub fn iss_matches(&self, iss: &str) -> bool {
-        match &self.settings.issuer {
+        match &self.fixed_iss {
             Some(fixed) => iss == fixed,
             None => {
                 let rest = iss
                     .strip_prefix("http://")
                     .or_else(|| iss.strip_prefix("https://"));
-                rest.and_then(|r| r.find('/').map(|i| &r[i..])) == Some(self.mount.as_str())
+                let path = rest.and_then(|r| r.find('/').map(|i| &r[i..]));
+                path.and_then(|p| p.strip_prefix(self.mount.as_str())) == Some(self.iss_suffix())
             }
         }
     }
@@ -299,9 +423,9 @@ impl Issuer {
             .await
             .map_err(|e| OAuthError::server("the key creation task failed", e))?
             .map_err(|e| match e {
-                KeySetupError::Generate(KeyError::NoSecret) => OAuthError::invalid_request(
-                    format!("alg: HS256 needs a secret; {}", KeyError::NoSecret),
-                ),
+                KeySetupError::Generate(KeyError::NoSecret) => {
+                    OAuthError::invalid_request(format!("alg: {}", KeyError::NoSecret))
+                }
                 other => OAuthError::server(
                     format!("cannot set up the {alg} key of issuer {:?}", self.name()),
                     other,
@@ -448,26 +572,49 @@ impl Issuer {
             .collect()
     }
 
-    /// Builds the claims `req` asks for at `now`, signs them with the active
-    /// key and counts the token under `source`: the one path every access
-    /// token takes (mint and every OAuth grant).
-    pub fn sign_access_token(
+    /// Builds the claims `req` asks for at `now` under this issuer's
+    /// settings (profile, audience, TTL, personas) for `issue`.
+    pub fn build_claims(
         &self,
-        base: &str,
+        rc: &RequestCtx<'_>,
         req: &MintRequest,
-        source: TokenSource,
+        issue: &Issue<'_>,
         now: i64,
-    ) -> Result<(String, Minted), OAuthError> {
+    ) -> Result<Minted, OAuthError> {
         let users = self.users();
-        let iss = self.iss(base);
+        let iss = self.iss(rc.base);
         let ctx = MintContext {
             issuer: &iss,
             audience: self.settings.audience.as_ref(),
             token_ttl: self.settings.token_ttl,
             users: &users,
+            profile: self.settings.profile,
+            kind: issue.kind,
+            client: issue.client,
+            session: issue.session,
+            origin: rc.origin,
+            authorized_party: self.settings.authorized_party.as_deref(),
+            settings: &self.profile_settings,
         };
-        let mut minted = claims::build(req, &ctx, now)?;
+        Ok(claims::build(req, &ctx, now)?)
+    }
+
+    /// Builds the claims `req` asks for at `now`, signs them with the active
+    /// key and counts the token under `source`: the one path every access
+    /// token takes (mint and every OAuth grant).
+    pub fn sign_access_token(
+        &self,
+        rc: &RequestCtx<'_>,
+        req: &MintRequest,
+        issue: &Issue<'_>,
+        source: TokenSource,
+        now: i64,
+    ) -> Result<(String, Minted), OAuthError> {
+        let mut minted = self.build_claims(rc, req, issue, now)?;
         let alg = req.alg.unwrap_or(self.settings.alg);
+        if let Some(v) = req.variant {
+            variant::check(v, alg)?;
+        }
         let key = self.key_for(alg, now)?;
         let typ = match req.typ.as_deref() {
             Some(t) if artifacts::ArtifactKind::from_typ(t).is_some() => {
@@ -487,26 +634,43 @@ impl Issuer {
             variant::apply_claims(v, &mut minted.claims, now);
         }
         let token = match (req.variant, typ) {
-            // The hot path: the key's pre-encoded header.
-            (None, None) => jwt::encode(&key, &minted.claims)?,
-            (None, Some(typ)) => jwt::encode_with(
-                &serde_json::json!({"alg": alg.as_str(), "typ": typ, "kid": key.kid()}),
-                &minted.claims,
-                |input| key.sign(input),
-            )?,
-            (Some(v), typ) => variant::encode(v, &key, typ.unwrap_or("JWT"), &minted.claims)?,
+            // The hot path: the key's pre-encoded header (`encode` notes the exp).
+            (None, None) if minted.header.is_empty() => jwt::encode(&key, &minted.claims)?,
+            (None, typ) => {
+                // The profile's header members (Clerk M2M: `cat`).
+                let mut header = serde_json::json!({
+                    "alg": alg.as_str(), "typ": typ.unwrap_or("JWT"), "kid": key.kid()
+                });
+                for (name, value) in minted.header {
+                    header[*name] = serde_json::Value::from(*value);
+                }
+                let token = jwt::encode_with(&header, &minted.claims, |input| key.sign(input))?;
+                jwt::note_exp(&key, &minted.claims);
+                token
+            }
+            (Some(v), typ) => {
+                let token = variant::encode(v, &key, typ.unwrap_or("JWT"), &minted.claims)?;
+                jwt::note_exp(&key, &minted.claims);
+                token
+            }
         };
-        if let Some(exp) = minted.claims.get("exp").and_then(serde_json::Value::as_i64) {
-            key.note_exp(exp);
-        }
         self.counters.issued(source, minted.preset);
         Ok((token, minted))
     }
 
     /// `POST /token` without `grant_type`: mints the token `req` asks for.
-    pub fn mint(&self, base: &str, req: &MintRequest) -> Result<TokenResponse, OAuthError> {
-        let (access_token, minted) =
-            self.sign_access_token(base, req, TokenSource::Mint, self.clock.now())?;
+    pub fn mint(
+        &self,
+        rc: &RequestCtx<'_>,
+        req: &MintRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let (access_token, minted) = self.sign_access_token(
+            rc,
+            req,
+            &Issue::default(),
+            TokenSource::Mint,
+            self.clock.now(),
+        )?;
         tracing::debug!(
             issuer = self.name(),
             sub = ?minted.claims.get("sub"),
@@ -586,8 +750,13 @@ pub(crate) mod testing {
             kid: KidPolicy::default(),
             keys_dir: None,
             replay_capacity: 1000,
+            ledger_capacity: controls::ledger::CAPACITY,
+            profile: Profile::default(),
+            authorized_party: None,
+            profile_options: ProfileOptions::default(),
             alg: Alg::RS256,
             hs256_secret: None,
+            renewal: lifecycle::RenewalSettings::default(),
         }
     }
 
@@ -641,12 +810,43 @@ mod tests {
         assert_eq!(named.mount(), "/tenant-a");
     }
 
+    #[test]
+    fn iss_follows_the_profile() {
+        let issuer = |name: &str, profile: Profile| {
+            let mut settings = testing::settings(name, None);
+            settings.profile = profile;
+            Issuer::new(settings, Users::new(), Clients::new())
+        };
+        let a0 = issuer("a0", Profile::Auth0);
+        assert_eq!(a0.iss("http://h:1"), "http://h:1/a0/");
+        assert!(a0.iss_matches("https://other:2/a0/"));
+        assert!(
+            !a0.iss_matches("http://h:1/a0"),
+            "Auth0's iss ends with a slash"
+        );
+        let kc = issuer("kc", Profile::Keycloak);
+        assert_eq!(kc.mount(), "/realms/kc");
+        assert_eq!(kc.iss("http://h:1"), "http://h:1/realms/kc");
+        assert!(kc.iss_matches("http://x/realms/kc") && !kc.iss_matches("http://x/kc"));
+        let g = issuer("g", Profile::Google);
+        assert_eq!(g.iss("http://h:1"), "https://accounts.google.com");
+        assert!(g.iss_matches("https://accounts.google.com") && !g.iss_matches("http://h:1/g"));
+        let mut fixed = testing::settings("g2", Some("https://mine"));
+        fixed.profile = Profile::Google;
+        let fixed = Issuer::new(fixed, Users::new(), Clients::new());
+        assert_eq!(
+            fixed.iss("http://h"),
+            "https://mine",
+            "issuer wins over the profile default"
+        );
+    }
+
     #[tokio::test]
     async fn key_is_created_once_on_first_use() {
         let issuer = Issuer::new(testing::settings("x", None), Users::new(), Clients::new());
         assert!(!issuer.has_key());
         let e = issuer
-            .mint("http://h", &MintRequest::default())
+            .mint(&RequestCtx::new("http://h"), &MintRequest::default())
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::TemporarilyUnavailable);
         let (a, b) = tokio::join!(issuer.ready(), issuer.ready());
@@ -655,7 +855,9 @@ mod tests {
         let kid = issuer.signing_key().unwrap().kid().to_string();
         issuer.ready().await.unwrap();
         assert_eq!(issuer.signing_key().unwrap().kid(), kid, "created once");
-        let token = issuer.mint("http://h", &MintRequest::default()).unwrap();
+        let token = issuer
+            .mint(&RequestCtx::new("http://h"), &MintRequest::default())
+            .unwrap();
         let claims = jwt::verify(
             &token.access_token,
             &issuer.keys().merged(),

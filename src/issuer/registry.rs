@@ -10,14 +10,19 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+use super::lifecycle::RenewalSettings;
 use super::{Issuer, Settings, paths};
 use crate::claims::Users;
 use crate::clients::Clients;
 use crate::config::Config;
 use crate::keys::{Jwk, KidPolicy};
+use crate::profiles::{Profile, ProfileOptions};
 
 /// Longest issuer name.
 pub const MAX_NAME_LEN: usize = 64;
+
+/// Request ledger entries of a dynamic issuer (configured ones keep 1000).
+pub const DYNAMIC_LEDGER_CAPACITY: usize = 100;
 
 /// Most dynamic issuers one server creates (bounds memory and metrics).
 pub const MAX_DYNAMIC: usize = 1000;
@@ -50,6 +55,17 @@ pub fn check_name(name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// Where a request names a named issuer: `/{name}/...` or, for Keycloak
+/// issuers, `/realms/{name}/...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum At {
+    /// `/{name}`.
+    #[default]
+    Named,
+    /// `/realms/{name}`.
+    Realm,
+}
+
 /// Why a request's issuer does not exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LookupError {
@@ -72,6 +88,16 @@ pub enum LookupError {
         /// The name asked for.
         name: String,
     },
+    /// The issuer lives at another mount (Keycloak issuers only under
+    /// `/realms/{name}`, every other profile only at `/{name}`).
+    WrongMount {
+        /// The name asked for.
+        name: String,
+        /// Its profile.
+        profile: Profile,
+        /// Where it is mounted.
+        mount: String,
+    },
 }
 
 impl fmt::Display for LookupError {
@@ -92,11 +118,37 @@ impl fmt::Display for LookupError {
                 f,
                 "no issuer {name:?}: this server already has {MAX_DYNAMIC} dynamic issuers"
             ),
+            LookupError::WrongMount {
+                name,
+                profile,
+                mount,
+            } => write!(
+                f,
+                "no issuer {name:?} here: it has profile {profile}, its endpoints are under {mount}"
+            ),
         }
     }
 }
 
 impl std::error::Error for LookupError {}
+
+/// [`LookupError::WrongMount`] when an issuer of `profile` does not live at `at`.
+fn wrong_mount(name: &str, profile: Profile, at: At) -> Option<LookupError> {
+    (profile.shape().realm_mounted() != (at == At::Realm)).then(|| LookupError::WrongMount {
+        name: name.to_string(),
+        profile,
+        mount: mount_of(profile, name),
+    })
+}
+
+/// The mount of a named issuer of `profile` called `name`.
+fn mount_of(profile: Profile, name: &str) -> String {
+    if profile.shape().realm_mounted() {
+        format!("{}/{name}", paths::REALMS)
+    } else {
+        format!("/{name}")
+    }
+}
 
 /// What a dynamic issuer starts from: the root's inheritable settings.
 #[derive(Debug, Clone)]
@@ -122,6 +174,13 @@ impl Template {
                 instance_id: self.settings.kid.instance_id.clone(),
             },
             keys_dir: self.keys_dir.as_ref().map(|d| d.join(name)),
+            // The tenant and the region identify an issuer, like its `iss`:
+            // only the claims namespace is inherited.
+            profile_options: ProfileOptions {
+                claims_namespace: self.settings.profile_options.claims_namespace.clone(),
+                tenant_id: None,
+                region: None,
+            },
             hs256_secret: None,
             ..self.settings.clone()
         }
@@ -178,8 +237,20 @@ impl Registry {
             },
             keys_dir: config.persist_keys_dir.clone(),
             replay_capacity: config.replay_capacity,
+            ledger_capacity: super::controls::ledger::CAPACITY,
+            profile: config.profile,
+            authorized_party: config.authorized_party.clone(),
+            profile_options: ProfileOptions {
+                claims_namespace: config.claims_namespace.clone(),
+                tenant_id: config.tenant_id.clone(),
+                region: config.cognito_region.clone(),
+            },
             alg: config.alg,
             hs256_secret: config.hs256_secret.clone(),
+            renewal: RenewalSettings {
+                threshold_sec: config.auto_renew_threshold,
+                interval_sec: config.auto_renew_interval,
+            },
         };
         let template = Template {
             settings: root_settings.clone(),
@@ -200,10 +271,27 @@ impl Registry {
                 if let Some(ttl) = own.token_ttl {
                     settings.token_ttl = ttl;
                 }
+                if let Some(profile) = own.profile {
+                    settings.profile = profile;
+                }
+                if let Some(party) = &own.authorized_party {
+                    settings.authorized_party = Some(party.clone());
+                }
+                if let Some(ns) = &own.claims_namespace {
+                    settings.profile_options.claims_namespace = Some(ns.clone());
+                }
+                settings.profile_options.tenant_id = own.tenant_id.clone();
+                settings.profile_options.region = own.cognito_region.clone();
                 if let Some(alg) = own.alg {
                     settings.alg = alg;
                 }
                 settings.hs256_secret = own.hs256_secret.clone();
+                if let Some(threshold) = own.auto_renew_threshold {
+                    settings.renewal.threshold_sec = threshold;
+                }
+                if let Some(interval) = own.auto_renew_interval {
+                    settings.renewal.interval_sec = interval;
+                }
                 Issuer::new(
                     settings,
                     own.users.clone().unwrap_or_else(|| template.users.clone()),
@@ -236,14 +324,41 @@ impl Registry {
         self.named.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The issuer `name` (`None` = root), creating it when dynamic issuers
-    /// are on and the name is valid.
+    /// The profile of the issuer a request names at `at`: the existing
+    /// issuer's, else the one a dynamic issuer would be created with (so a
+    /// request to another profile's path creates nothing).
+    pub fn profile_at(&self, name: Option<&str>, at: At) -> Profile {
+        match name.and_then(|n| self.named_map().get(n).map(|i| i.profile())) {
+            Some(existing) => existing,
+            None if name.is_none() => self.root.profile(),
+            None => match at {
+                At::Realm => Profile::Keycloak,
+                At::Named => self.template.settings.profile,
+            },
+        }
+    }
+
+    /// The issuer `name` (`None` = root) as reached at `/{name}`, creating
+    /// it when dynamic issuers are on and the name is valid. See [`Registry::get_at`].
     pub fn get(&self, name: Option<&str>) -> Result<Arc<Issuer>, LookupError> {
+        self.get_at(name, At::Named)
+    }
+
+    /// The issuer `name` (`None` = root) as reached at `at`, creating it
+    /// when dynamic issuers are on and the name is valid: with the root's
+    /// profile at `/{name}`, as a Keycloak issuer at `/realms/{name}`
+    /// (nothing else lives there). An issuer of the other kind of mount
+    /// is [`LookupError::WrongMount`].
+    pub fn get_at(&self, name: Option<&str>, at: At) -> Result<Arc<Issuer>, LookupError> {
         let Some(name) = name else {
             return Ok(Arc::clone(&self.root));
         };
+        let wrong_mount = |profile: Profile| wrong_mount(name, profile, at);
         if let Some(found) = self.named_map().get(name) {
-            return Ok(Arc::clone(found));
+            return match wrong_mount(found.profile()) {
+                Some(e) => Err(e),
+                None => Ok(Arc::clone(found)),
+            };
         }
         check_name(name).map_err(|reason| LookupError::BadName {
             name: name.to_string(),
@@ -255,17 +370,31 @@ impl Registry {
                 configured: self.configured.clone(),
             });
         }
+        let profile = match at {
+            At::Realm => Profile::Keycloak,
+            At::Named => self.template.settings.profile,
+        };
+        if let Some(e) = wrong_mount(profile) {
+            return Err(e);
+        }
         let mut named = self.named.write().unwrap_or_else(|e| e.into_inner());
         if let Some(found) = named.get(name) {
-            return Ok(Arc::clone(found));
+            return match wrong_mount(found.profile()) {
+                Some(e) => Err(e),
+                None => Ok(Arc::clone(found)),
+            };
         }
         if named.len() >= self.configured.len() + MAX_DYNAMIC {
             return Err(LookupError::Full {
                 name: name.to_string(),
             });
         }
+        let mut settings = self.template.settings_for(name);
+        settings.profile = profile;
+        // Up to MAX_DYNAMIC of these: a smaller ledger keeps the total bounded.
+        settings.ledger_capacity = DYNAMIC_LEDGER_CAPACITY;
         let issuer = Arc::new(Issuer::new(
-            self.template.settings_for(name),
+            settings,
             self.template.users.clone(),
             self.template.clients.clone(),
         ));
@@ -279,9 +408,19 @@ impl Registry {
         }
         named.insert(name.to_string(), Arc::clone(&issuer));
         drop(named);
-        tracing::info!(issuer = name, "created dynamic issuer on first use");
+        tracing::info!(issuer = name, profile = %profile, "created dynamic issuer on first use");
         self.created.notify_one();
         Ok(issuer)
+    }
+
+    /// `issuer` (found earlier, e.g. by [`Registry::find`]) as reached at
+    /// `at`: the same answer [`Registry::get_at`] gives for its name.
+    pub fn at_mount(issuer: &Arc<Issuer>, at: At) -> Result<Arc<Issuer>, LookupError> {
+        let name = issuer.name();
+        match wrong_mount(name, issuer.profile(), at) {
+            Some(e) if !name.is_empty() => Err(e),
+            _ => Ok(Arc::clone(issuer)),
+        }
     }
 
     /// The existing issuer `name` (`""` = root); never creates one.
@@ -312,6 +451,43 @@ impl Registry {
             .filter(|i| i.has_key())
             .map(|i| (i.name().to_string(), i.keys().local().keys.clone()))
             .collect()
+    }
+
+    /// The live revocations made on this replica, by issuer name, as
+    /// `(hash, exp)`: what peers take from `/cluster/keys`. At most `max`
+    /// in all (each issuer's latest-expiring first when there are more).
+    pub fn own_revocations(&self, max: usize) -> BTreeMap<String, Vec<(u128, i64)>> {
+        let mut left = max;
+        let mut out = BTreeMap::new();
+        for issuer in self.all() {
+            let entries = issuer.spent().local_live(issuer.clock().now(), left);
+            left -= entries.len();
+            if !entries.is_empty() {
+                out.insert(issuer.name().to_string(), entries);
+            }
+        }
+        out
+    }
+
+    /// Takes revocations made on peers: each into its issuer's spent set
+    /// (issuers that do not exist here are skipped).
+    pub fn learn_revocations(&self, revoked: Vec<crate::federation::fetch::PeerRevocation>) {
+        let mut by_issuer: BTreeMap<String, Vec<(u128, i64)>> = BTreeMap::new();
+        for r in revoked {
+            by_issuer.entry(r.issuer).or_default().push((r.hash, r.exp));
+        }
+        for (name, entries) in by_issuer {
+            let Some(issuer) = self.find(&name) else {
+                continue;
+            };
+            match issuer.spent().learn_all(&entries, issuer.clock().now()) {
+                Ok(0) => {}
+                Ok(added) => tracing::info!(issuer = name, added, "revocations learnt from peers"),
+                Err(e) => {
+                    tracing::warn!(issuer = name, error = %e, "cannot take peers' revocations")
+                }
+            }
+        }
     }
 
     /// Replaces the peers' keys of every issuer with `by_issuer` (validated;
@@ -391,6 +567,62 @@ mod tests {
         assert!(
             e.contains("DYNAMIC_ISSUERS=false") && e.contains(": a"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn keycloak_issuers_live_under_realms_only() {
+        let r = registry(true);
+        let kc = r.get_at(Some("kc"), At::Realm).unwrap();
+        assert_eq!(
+            kc.profile(),
+            Profile::Keycloak,
+            "created as keycloak under /realms"
+        );
+        assert_eq!(kc.mount(), "/realms/kc");
+        let e = r.get_at(Some("kc"), At::Named).unwrap_err().to_string();
+        assert!(
+            e.contains("profile keycloak") && e.contains("/realms/kc"),
+            "{e}"
+        );
+        let e = r.get_at(Some("a"), At::Realm).unwrap_err().to_string();
+        assert!(e.contains("profile clerk") && e.contains("under /a"), "{e}");
+        // A root profile of keycloak never creates an issuer at /{name}.
+        let mut t = template();
+        t.settings.profile = Profile::Keycloak;
+        let root = Issuer::new(t.settings.clone(), Users::new(), Clients::new());
+        let r = Registry::new(root, vec![], t, true);
+        assert!(matches!(
+            r.get_at(Some("x"), At::Named),
+            Err(LookupError::WrongMount { .. })
+        ));
+        assert!(r.find("x").is_none(), "not created");
+        assert_eq!(
+            r.get_at(Some("x"), At::Realm).unwrap().profile(),
+            Profile::Keycloak
+        );
+    }
+
+    #[test]
+    fn named_issuers_inherit_profile_but_not_tenant() {
+        let mut t = template();
+        t.settings.profile = Profile::Entra;
+        t.settings.authorized_party = Some("http://app".into());
+        t.settings.profile_options = ProfileOptions {
+            claims_namespace: Some("https://ns/".into()),
+            tenant_id: Some("root-tenant".into()),
+            region: Some("eu-west-1".into()),
+        };
+        let s = t.settings_for("b");
+        assert_eq!(s.profile, Profile::Entra);
+        assert_eq!(s.authorized_party.as_deref(), Some("http://app"));
+        assert_eq!(
+            s.profile_options.claims_namespace.as_deref(),
+            Some("https://ns/")
+        );
+        assert_eq!(
+            (s.profile_options.tenant_id, s.profile_options.region),
+            (None, None)
         );
     }
 

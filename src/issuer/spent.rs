@@ -13,6 +13,13 @@
 //! ([`SetFull`]), which the caller turns into `temporarily_unavailable`
 //! instead of re-enabling anything. Entries are compact: 128 bits of the
 //! SHA-256 of the `jti` and its expiry, not the string.
+//!
+//! With federation, each entry also says whether it was spent here
+//! ([`SpentJtis::spend`]) or learnt from a peer ([`SpentJtis::learn`]):
+//! replicas publish their own live entries ([`SpentJtis::local_live`]) next
+//! to their keys and take each other's, so a revocation made on one replica
+//! is refused by the others one refresh later. Learnt entries are never
+//! published again (no echo between replicas).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -35,8 +42,9 @@ pub struct SetFull {
 
 #[derive(Debug, Default)]
 struct Entries {
-    /// Hash of the `jti` -> `exp` (UNIX seconds) of the token it belongs to.
-    exp_by_jti: HashMap<u128, i64>,
+    /// Hash of the `jti` -> `exp` (UNIX seconds) of the token it belongs
+    /// to, and whether it was spent on this replica (not learnt from a peer).
+    exp_by_jti: HashMap<u128, (i64, bool)>,
     /// Every insertion by expiry (stale ones are skipped when popped).
     by_exp: BinaryHeap<Reverse<(i64, u128)>>,
 }
@@ -50,7 +58,7 @@ impl Entries {
             }
             self.by_exp.pop();
             // A jti spent again after expiry has a newer entry: keep that one.
-            if self.exp_by_jti.get(&hash) == Some(&exp) {
+            if self.exp_by_jti.get(&hash).is_some_and(|&(e, _)| e == exp) {
                 self.exp_by_jti.remove(&hash);
             }
         }
@@ -72,11 +80,25 @@ impl Default for SpentJtis {
     }
 }
 
-fn hash(jti: &str) -> u128 {
+/// The 128-bit key a `jti` is remembered under (the first half of its SHA-256).
+pub fn hash(jti: &str) -> u128 {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, jti.as_bytes());
     let mut first = [0u8; 16];
     first.copy_from_slice(&digest.as_ref()[..16]);
     u128::from_le_bytes(first)
+}
+
+/// A [`hash`] as 32 lower-case hex digits (how replicas exchange entries).
+pub fn hash_hex(hash: u128) -> String {
+    format!("{hash:032x}")
+}
+
+/// The [`hash`] of 32 hex digits; `None` for anything else.
+pub fn parse_hash_hex(text: &str) -> Option<u128> {
+    if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(text, 16).ok()
 }
 
 impl SpentJtis {
@@ -98,9 +120,42 @@ impl SpentJtis {
     /// replayed code, a reused refresh token), `Ok(true)` the first time,
     /// [`SetFull`] when the set is full of live entries (nothing changed).
     pub fn spend(&self, jti: &str, exp: i64, now: i64) -> Result<bool, SetFull> {
-        let h = hash(jti);
+        self.insert(hash(jti), exp, now, true)
+    }
+
+    /// Takes a peer's entry (a [`hash`] and its `exp`): from now on that
+    /// `jti` is spent here too. `Ok(false)` when it already was.
+    pub fn learn(&self, hash: u128, exp: i64, now: i64) -> Result<bool, SetFull> {
+        self.insert(hash, exp, now, false)
+    }
+
+    /// Takes a peer's entries at once; returns how many were new here.
+    /// Stops at the first that does not fit ([`SetFull`]).
+    pub fn learn_all(&self, peer: &[(u128, i64)], now: i64) -> Result<usize, SetFull> {
+        let mut added = 0;
         let mut entries = self.lock();
-        if entries.exp_by_jti.get(&h).is_some_and(|&e| e > now) {
+        for &(h, exp) in peer {
+            if exp <= now || entries.exp_by_jti.get(&h).is_some_and(|&(e, _)| e > now) {
+                continue;
+            }
+            if entries.exp_by_jti.len() >= self.capacity {
+                entries.purge(now);
+                if entries.exp_by_jti.len() >= self.capacity {
+                    return Err(SetFull {
+                        capacity: self.capacity,
+                    });
+                }
+            }
+            entries.exp_by_jti.insert(h, (exp, false));
+            entries.by_exp.push(Reverse((exp, h)));
+            added += 1;
+        }
+        Ok(added)
+    }
+
+    fn insert(&self, h: u128, exp: i64, now: i64, local: bool) -> Result<bool, SetFull> {
+        let mut entries = self.lock();
+        if entries.exp_by_jti.get(&h).is_some_and(|&(e, _)| e > now) {
             return Ok(false);
         }
         if exp <= now {
@@ -123,7 +178,7 @@ impl SpentJtis {
             });
         }
         self.full.store(false, Ordering::Relaxed);
-        entries.exp_by_jti.insert(h, exp);
+        entries.exp_by_jti.insert(h, (exp, local));
         entries.by_exp.push(Reverse((exp, h)));
         Ok(true)
     }
@@ -131,7 +186,40 @@ impl SpentJtis {
     /// Whether `jti` is spent (and its token not yet expired) at `now`.
     pub fn is_spent(&self, jti: &str, now: i64) -> bool {
         let h = hash(jti);
-        self.lock().exp_by_jti.get(&h).is_some_and(|&e| e > now)
+        self.lock()
+            .exp_by_jti
+            .get(&h)
+            .is_some_and(|&(e, _)| e > now)
+    }
+
+    /// Number of entries still live at `now` (expired ones are dropped first).
+    pub fn live_len(&self, now: i64) -> usize {
+        let mut entries = self.lock();
+        entries.purge(now);
+        entries.exp_by_jti.len()
+    }
+
+    /// The live entries spent on this replica (not learnt from a peer), as
+    /// `(hash, exp)`: at most `max`, those that expire last when there are
+    /// more. What this replica publishes to its peers.
+    pub fn local_live(&self, now: i64, max: usize) -> Vec<(u128, i64)> {
+        let mut out: Vec<(u128, i64)> = {
+            let mut entries = self.lock();
+            entries.purge(now);
+            entries
+                .exp_by_jti
+                .iter()
+                .filter(|(_, (exp, local))| *local && *exp > now)
+                .map(|(h, (exp, _))| (*h, *exp))
+                .collect()
+        };
+        if out.len() > max {
+            // Outside the lock: the latest `max` expiries, in no particular order.
+            out.select_nth_unstable_by(max, |a, b| b.1.cmp(&a.1));
+            out.truncate(max);
+        }
+        out.sort_unstable();
+        out
     }
 
     /// Number of remembered entries, live or not yet purged.
@@ -213,6 +301,61 @@ mod tests {
         // The stale heap entry (exp 10) must not remove the live one (exp 30).
         assert_eq!(set.spend("b", 40, 20), Ok(true));
         assert!(set.is_spent("a", 20));
+    }
+
+    #[test]
+    fn local_and_learnt_entries() {
+        let set = SpentJtis::with_capacity(10);
+        assert_eq!(set.spend("mine", 100, 0), Ok(true));
+        assert_eq!(set.spend("short", 20, 0), Ok(true));
+        assert_eq!(set.learn(hash("theirs"), 100, 0), Ok(true));
+        assert!(
+            set.is_spent("theirs", 50),
+            "a learnt entry is refused like a local one"
+        );
+        assert_eq!(
+            set.learn(hash("mine"), 300, 0),
+            Ok(false),
+            "a live entry stays as it is"
+        );
+        let local = set.local_live(10, 10);
+        assert_eq!(
+            local.len(),
+            2,
+            "learnt entries are not published again: {local:?}"
+        );
+        assert!(local.contains(&(hash("mine"), 100)) && local.contains(&(hash("short"), 20)));
+        assert_eq!(
+            set.local_live(10, 1),
+            vec![(hash("mine"), 100)],
+            "the latest expiry wins"
+        );
+        assert_eq!(
+            set.local_live(30, 10),
+            vec![(hash("mine"), 100)],
+            "expired are gone"
+        );
+        assert_eq!(set.live_len(30), 2);
+        assert_eq!(
+            set.learn_all(
+                &[(hash("a"), 100), (hash("theirs"), 100), (hash("old"), 5)],
+                30
+            ),
+            Ok(1),
+            "known and expired entries are skipped"
+        );
+        assert!(set.is_spent("a", 99));
+        let small = SpentJtis::with_capacity(1);
+        assert_eq!(
+            small.learn_all(&[(1, 100), (2, 100)], 0),
+            Err(SetFull { capacity: 1 })
+        );
+        assert_eq!(small.len(), 1);
+        assert_eq!(set.live_len(100), 0);
+        assert_eq!(parse_hash_hex(&hash_hex(hash("x"))), Some(hash("x")));
+        for bad in ["", "xyz", &"g".repeat(32), &"0".repeat(31), &"0".repeat(33)] {
+            assert_eq!(parse_hash_hex(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -5,9 +5,10 @@
 
 use serde_json::{Map, Value, json};
 
+use super::OAuthError;
 pub use crate::claims::Variant;
 use crate::jwt::{self, EncodeError};
-use crate::keys::{KeyError, SigningKey};
+use crate::keys::{Alg, KeyError, SigningKey};
 use crate::random::{self, Alphabet};
 
 /// How far in the past `expired` puts `exp` (and in the future
@@ -20,6 +21,18 @@ pub const WRONG_ISSUER: &str = "https://wrong-issuer.mock-idp.invalid";
 pub const WRONG_AUDIENCE: &str = "wrong-audience.mock-idp.invalid";
 /// The `typ` of `wrong_typ`: a registered token type that is not an access token.
 pub const WRONG_TYP: &str = "secevent+jwt";
+
+/// Whether `variant` can be made with `alg`: `hs256_key_confusion` signs
+/// with a published key's PEM, and an HS256 key publishes nothing.
+pub fn check(variant: Variant, alg: Alg) -> Result<(), OAuthError> {
+    if variant == Variant::Hs256KeyConfusion && alg == Alg::HS256 {
+        return Err(OAuthError::invalid_request(
+            "variant: hs256_key_confusion signs HS256 with a published key's PEM, and with \
+             alg HS256 nothing is published: leave alg out or pick an asymmetric one (RS256, ES256, ...)",
+        ));
+    }
+    Ok(())
+}
 
 /// Applies `variant`'s claim defects (`expired`, `not_yet_valid`, `wrong_*`,
 /// `missing_*`) at `now`; the others are in the header or signature.

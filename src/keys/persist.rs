@@ -118,6 +118,55 @@ pub fn load_or_create_for(
     })
 }
 
+/// The RS256 key pair persisted in `dir`, never writing: see [`load_existing_for`].
+pub fn load_existing(dir: &Path, policy: &KidPolicy) -> Result<Option<SigningKey>, PersistError> {
+    load_existing_for(dir, Alg::RS256, policy)
+}
+
+/// Loads `alg`'s key pair persisted in `dir` (see [`file_names`]) without
+/// ever writing: no directory, key or temporary file is created, and
+/// nothing is removed (for `mock-idp mint` and `jwks`, which must not
+/// invent a key the server does not have). `Ok(None)` when `dir` or the
+/// private key file does not exist, and for HS256 (a secret, not a file).
+/// The checks are those of [`load_or_create_for`]: an unusable private key,
+/// or a public key file that does not match it, is an error naming the
+/// file; a missing public key file is fine (the server writes it on its
+/// next start).
+pub fn load_existing_for(
+    dir: &Path,
+    alg: Alg,
+    policy: &KidPolicy,
+) -> Result<Option<SigningKey>, PersistError> {
+    if !alg.is_public() {
+        return Ok(None);
+    }
+    let (private_file, public_file) = file_names(alg);
+    let private_path = dir.join(&private_file);
+    let public_path = dir.join(&public_file);
+    let Some((bytes, mode)) = read_private(&private_path)? else {
+        if exists(&public_path)? {
+            return Err(PersistError::Invalid {
+                path: public_path,
+                reason: format!(
+                    "exists but {private_file} is missing, so there is no key to sign with \
+                     (restore {private_file})"
+                ),
+            });
+        }
+        return Ok(None);
+    };
+    let key = parse_private(&private_path, &bytes, alg, policy)?;
+    if let Some(warning) = loose_mode_warning(&private_path, mode) {
+        tracing::warn!("{warning}");
+    }
+    let spki = key.spki_der().map_err(|e| PersistError::Invalid {
+        path: public_path.clone(),
+        reason: e.to_string(),
+    })?;
+    check_public(&public_path, &spki)?;
+    Ok(Some(key))
+}
+
 /// One look at the directory: `None` when another process created
 /// `private.pem` meanwhile (look again to load it).
 fn try_load_or_create(
@@ -1004,6 +1053,110 @@ Q1xBwjX6ycIA
             "{printed}"
         );
         assert!(!printed.contains('\n'), "one line: {printed}");
+    }
+
+    fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut all: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    fs::read(e.path()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// `mock-idp mint`/`jwks` read the key the server persisted and never
+    /// write anything, whatever the directory holds.
+    #[test]
+    fn load_existing_reads_and_never_writes() {
+        let root = tempfile::tempdir().unwrap();
+        let absent = root.path().join("absent");
+        assert!(load_existing(&absent, &policy()).unwrap().is_none());
+        assert!(!absent.exists(), "the directory is not created");
+        let empty = root.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        assert!(load_existing(&empty, &policy()).unwrap().is_none());
+        assert!(listing(&empty).is_empty(), "no file is created");
+
+        let keys = root.path().join("keys");
+        let (created, _) = load_or_create(&keys, &policy()).unwrap();
+        let before = listing(&keys);
+        let loaded = load_existing(&keys, &policy()).unwrap().unwrap();
+        assert_eq!(loaded.jwk(), created.jwk());
+        assert_eq!(listing(&keys), before, "nothing written or removed");
+
+        // A missing public.pem is not written back.
+        fs::remove_file(keys.join(PUBLIC_FILE)).unwrap();
+        let loaded = load_existing(&keys, &policy()).unwrap().unwrap();
+        assert_eq!(loaded.jwk(), created.jwk());
+        assert!(!keys.join(PUBLIC_FILE).exists(), "public.pem not written");
+
+        // Bad files are errors naming them, left as they are.
+        let other = SigningKey::generate(&policy()).unwrap();
+        let wrong_public = pem::encode(&pem::Pem::new("PUBLIC KEY", other.spki_der().unwrap()));
+        fs::write(keys.join(PUBLIC_FILE), &wrong_public).unwrap();
+        let before = listing(&keys);
+        let err = load_existing(&keys, &policy()).unwrap_err().to_string();
+        assert!(
+            err.contains(PUBLIC_FILE) && err.contains("does not hold"),
+            "{err}"
+        );
+        assert_eq!(listing(&keys), before);
+
+        fs::write(keys.join(PRIVATE_FILE), "garbage").unwrap();
+        let before = listing(&keys);
+        let err = load_existing(&keys, &policy()).unwrap_err().to_string();
+        assert!(
+            err.contains(PRIVATE_FILE) && err.contains("not a PEM file"),
+            "{err}"
+        );
+        assert_eq!(listing(&keys), before);
+
+        fs::remove_file(keys.join(PRIVATE_FILE)).unwrap();
+        let err = load_existing(&keys, &policy()).unwrap_err().to_string();
+        assert!(
+            err.contains(PUBLIC_FILE) && err.contains("restore"),
+            "{err}"
+        );
+        assert_eq!(listing(&keys).len(), 1, "only the orphan public.pem");
+    }
+
+    /// Other algorithms' key pairs are read from their own files; HS256 is
+    /// a secret, never a file.
+    #[test]
+    fn load_existing_for_other_algorithms() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            load_existing_for(dir.path(), Alg::ES256, &policy())
+                .unwrap()
+                .is_none()
+        );
+        let (created, _) = load_or_create_for(dir.path(), Alg::ES256, &policy()).unwrap();
+        let before = listing(dir.path());
+        let loaded = load_existing_for(dir.path(), Alg::ES256, &policy())
+            .unwrap()
+            .unwrap();
+        assert_eq!((loaded.alg(), loaded.jwk()), (Alg::ES256, created.jwk()));
+        assert!(
+            load_existing(dir.path(), &policy()).unwrap().is_none(),
+            "no RS256 key"
+        );
+        assert!(
+            load_existing_for(dir.path(), Alg::EdDSA, &policy())
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            load_existing_for(dir.path(), Alg::HS256, &policy())
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(listing(dir.path()), before, "nothing written");
     }
 
     #[test]

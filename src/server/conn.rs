@@ -7,20 +7,23 @@
 //! - a request whose head (and then its body) is not complete
 //!   `HEADER_TIMEOUT_SEC` after its first byte is dropped with its connection;
 //! - on shutdown the listener is closed, idle connections are closed at once
-//!   unless a request's bytes already reached them (those are answered,
-//!   without keep-alive), busy ones finish, and whatever is left after
-//!   `SHUTDOWN_GRACE_SEC` is dropped.
+//!   unless a request's bytes already reached them (those are read and
+//!   answered with `Connection: close`), busy ones finish their response,
+//!   and whatever is left after `SHUTDOWN_GRACE_SEC` is dropped;
+//! - at `MAX_CONNECTIONS` new connections wait in the listen backlog, with
+//!   one warning line per episode (at most one a minute).
 //!
 //! Each connection tracks its phase ([`Phase`]): the socket wrapper sees the
 //! first byte of a request, the request body wrapper sees its end, the
-//! service sees the response; a watchdog per connection closes it at the
-//! deadline of the current phase.
+//! response body wrapper sees the end of the answer (a stream of
+//! Server-Sent Events is answered, not idle, for as long as it lasts); a
+//! watchdog per connection closes it at the deadline of the current phase.
 
 use std::io;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
@@ -36,6 +39,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+
+/// At most one "MAX_CONNECTIONS reached" (or "accepting a connection
+/// failed") warning per this long.
+pub const FULL_WARNING_EVERY: Duration = Duration::from_secs(60);
+
+/// Most bytes read from a socket at once (requests are far smaller; larger
+/// bodies take several reads).
+const READ_CHUNK: usize = 16 * 1024;
 
 /// The limits of the connection loop.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +82,8 @@ pub struct ConnState {
     /// Milliseconds after `born` when the phase began.
     since_ms: AtomicU64,
     changed: Notify,
+    /// Set on shutdown: the next response says `Connection: close`.
+    draining: AtomicBool,
 }
 
 impl ConnState {
@@ -80,6 +93,7 @@ impl ConnState {
             phase: AtomicU8::new(Phase::Idle as u8),
             since_ms: AtomicU64::new(0),
             changed: Notify::new(),
+            draining: AtomicBool::new(false),
         }
     }
 
@@ -107,11 +121,14 @@ impl ConnState {
     }
 
     /// When the current phase runs out (`None`: it does not).
+    /// A timeout too large to be a point in time (`IDLE_TIMEOUT_SEC` of
+    /// `u64::MAX` seconds) means no deadline, never a panic: `Instant +
+    /// Duration` panics on overflow, and the release build aborts on panic.
     pub fn deadline(&self, limits: &Limits) -> Option<Instant> {
         let since = self.born + Duration::from_millis(self.since_ms.load(Ordering::Acquire));
         match self.phase() {
-            Phase::Idle => Some(since + limits.idle_timeout),
-            Phase::Receiving => Some(since + limits.header_timeout),
+            Phase::Idle => since.checked_add(limits.idle_timeout),
+            Phase::Receiving => since.checked_add(limits.header_timeout),
             Phase::Processing => None,
         }
     }
@@ -132,7 +149,10 @@ impl AsyncRead for ConnIo {
     ) -> Poll<io::Result<()>> {
         loop {
             ready!(self.stream.poll_read_ready(cx))?;
-            let unfilled = buf.initialize_unfilled();
+            // hyper hands over a fresh (uninitialized) buffer view each time:
+            // zero at most READ_CHUNK of it, not all of it, per read.
+            let want = buf.remaining().min(READ_CHUNK);
+            let unfilled = buf.initialize_unfilled_to(want);
             match self.stream.try_read(unfilled) {
                 Ok(n) => {
                     if n > 0 {
@@ -233,6 +253,51 @@ impl http_body::Body for TrackedBody {
     }
 }
 
+/// A response body that puts its connection back to [`Phase::Idle`] when
+/// it ends (or is dropped: written out, or the connection went away).
+struct TrackedResponse {
+    inner: Body,
+    state: Option<Arc<ConnState>>,
+}
+
+impl TrackedResponse {
+    fn done(&mut self) {
+        if let Some(state) = self.state.take() {
+            state.set(Phase::Idle);
+        }
+    }
+}
+
+impl Drop for TrackedResponse {
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
+impl http_body::Body for TrackedResponse {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+            self.done();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// Accepts connections on `listener` and serves `app` on each until
 /// `shutdown` resolves; then drains as the module documentation says.
 pub async fn serve(
@@ -244,20 +309,25 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut connections = JoinSet::new();
-    let mut full_warned = false;
+    // One warning per episode of overload: a server at its limit goes on
+    // admitting and refilling as connections close, so "reached" is said at
+    // most once per FULL_WARNING_EVERY, not every time a freed slot is taken.
+    let mut warned_at: Option<Instant> = None;
+    let mut accept_warned_at: Option<Instant> = None;
+    let mut accept_failures = 0u64;
     tokio::pin!(shutdown);
     loop {
         while connections.try_join_next().is_some() {}
         let permit = match Arc::clone(&permits).try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
-                if !full_warned {
+                if warned_at.is_none_or(|at| at.elapsed() >= FULL_WARNING_EVERY) {
                     tracing::warn!(
                         max_connections = limits.max_connections,
                         "MAX_CONNECTIONS reached: new connections wait in the listen backlog \
                          until one closes"
                     );
-                    full_warned = true;
+                    warned_at = Some(Instant::now());
                 }
                 tokio::select! {
                     permit = Arc::clone(&permits).acquire_owned() => match permit {
@@ -274,9 +344,6 @@ pub async fn serve(
         };
         match accepted {
             Ok((stream, _)) => {
-                if permits.available_permits() > limits.max_connections / 10 {
-                    full_warned = false;
-                }
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
                 let stop = stop_rx.clone();
@@ -286,8 +353,20 @@ pub async fn serve(
                 });
             }
             Err(e) => {
-                // EMFILE and friends: back off a little instead of spinning.
-                tracing::warn!(error = %e, "accepting a connection failed");
+                // EMFILE and friends: back off a little instead of spinning,
+                // and say so once a minute, not 20 times a second.
+                accept_failures += 1;
+                if accept_warned_at.is_none_or(|at| at.elapsed() >= FULL_WARNING_EVERY) {
+                    tracing::warn!(
+                        error = %e,
+                        failures = accept_failures,
+                        "accepting a connection failed (out of file descriptors? raise the \
+                         open-files limit, ulimit -n, or lower MAX_CONNECTIONS); retrying, \
+                         said again at most once a minute"
+                    );
+                    accept_warned_at = Some(Instant::now());
+                    accept_failures = 0;
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
@@ -338,9 +417,26 @@ async fn serve_connection(
                     state: tracked,
                 })
             });
-            let response = app.oneshot(req).await;
-            state.set(Phase::Idle);
-            response
+            let mut response = app.oneshot(req).await;
+            if state.draining.load(Ordering::Acquire)
+                && let Ok(response) = response.as_mut()
+            {
+                // Shutting down: hyper closes the connection after this response.
+                response.headers_mut().insert(
+                    hyper::header::CONNECTION,
+                    hyper::header::HeaderValue::from_static("close"),
+                );
+            }
+            // Idle once the whole response is out: a streamed body (Server-Sent
+            // Events) is still being answered, not idle.
+            response.map(|response| {
+                response.map(|inner| {
+                    Body::new(TrackedResponse {
+                        inner,
+                        state: Some(state),
+                    })
+                })
+            })
         }
     });
     let conn = http1::Builder::new()
@@ -348,7 +444,7 @@ async fn serve_connection(
         .serve_connection(io, service);
     tokio::pin!(conn);
     let mut draining = *stop.borrow();
-    if draining {
+    if draining && drain_now(&state, &stream) {
         conn.as_mut().graceful_shutdown();
     }
     loop {
@@ -370,14 +466,26 @@ async fn serve_connection(
             }
             _ = stop.changed(), if !draining => {
                 draining = true;
-                if state.phase() == Phase::Idle && !has_pending_input(&stream) {
-                    return;
+                if drain_now(&state, &stream) {
+                    conn.as_mut().graceful_shutdown();
                 }
-                // Answer the request that is here, then close (no keep-alive).
-                conn.as_mut().graceful_shutdown();
             }
         }
     }
+}
+
+/// Starts draining one connection: whether hyper may shut it down now
+/// (`graceful_shutdown`: an idle connection closes at once, a busy one after
+/// its response), or must first read and answer a request that is here.
+///
+/// hyper sees a connection as idle until it has parsed a request head, so
+/// its `graceful_shutdown` would also close one whose request bytes are
+/// waiting in the socket (or only partly read): that request would be lost.
+/// Those are left to hyper to read and answer; the `draining` flag makes the
+/// response say `Connection: close`, and hyper closes after it.
+fn drain_now(state: &ConnState, stream: &TcpStream) -> bool {
+    state.draining.store(true, Ordering::Release);
+    !(state.phase() == Phase::Receiving || has_pending_input(stream))
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -417,5 +525,18 @@ mod tests {
         assert_eq!(s.deadline(&limits()), None, "no timeout while answering");
         s.set(Phase::Idle);
         assert_eq!(s.phase(), Phase::Idle);
+    }
+
+    #[test]
+    fn huge_timeouts_mean_no_deadline_not_a_panic() {
+        let huge = Limits {
+            header_timeout: Duration::from_secs(u64::MAX),
+            idle_timeout: Duration::from_secs(u64::MAX),
+            ..limits()
+        };
+        let s = ConnState::new();
+        assert_eq!(s.deadline(&huge), None);
+        s.advance(Phase::Idle, Phase::Receiving);
+        assert_eq!(s.deadline(&huge), None);
     }
 }

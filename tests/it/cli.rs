@@ -386,6 +386,10 @@ async fn json_logs_and_no_key_material_in_them() {
     );
 }
 
+/// Every setting is a flag and an environment variable, in `--help` and in
+/// README's options table; a subcommand's own flags (`mint`'s token fields,
+/// `decode`'s `--jwks`: per call, so no variable) are in its `--help` and
+/// on its row of README's subcommands table, which lists every subcommand.
 #[test]
 fn every_option_has_an_env_var_in_help_and_readme() {
     let cli = mock_idp::cli::Cli::command();
@@ -404,9 +408,17 @@ fn every_option_has_an_env_var_in_help_and_readme() {
     // The top-level options (global ones included) and each subcommand's own.
     let mut flags = BTreeSet::new();
     let mut envs = BTreeSet::new();
+    let mut own_flags = 0;
     let scopes =
         std::iter::once((None, &cli)).chain(cli.get_subcommands().map(|s| (Some(s.get_name()), s)));
     for (subcommand, command) in scopes {
+        let row = subcommand.map(|name| {
+            let start = format!("| `mock-idp {name}");
+            readme
+                .lines()
+                .find(|l| l.starts_with(&start))
+                .unwrap_or_else(|| panic!("README.md's subcommands table needs a row {start}...`"))
+        });
         let options: Vec<_> = command
             .get_arguments()
             .filter(|a| {
@@ -428,14 +440,34 @@ fn every_option_has_an_env_var_in_help_and_readme() {
         };
         for arg in options {
             let id = arg.get_id();
+            if arg.is_positional() {
+                let name = arg.get_value_names().unwrap_or_default().join(" ");
+                assert!(
+                    help.contains(&format!("<{name}>")) && row.is_some_and(|r| r.contains(&name)),
+                    "{subcommand:?}: the argument {id} must be in --help and README"
+                );
+                continue;
+            }
             let long = arg
                 .get_long()
                 .unwrap_or_else(|| panic!("option {id} has no --long flag"));
-            let env = arg
-                .get_env()
-                .unwrap_or_else(|| panic!("--{long} has no environment variable (env = \"...\")"))
-                .to_str()
-                .unwrap();
+            let Some(env) = arg.get_env() else {
+                // Only a subcommand's own per-call flags may go without a variable.
+                let row = row.unwrap_or_else(|| {
+                    panic!("--{long} has no environment variable (env = \"...\")")
+                });
+                assert!(
+                    help.contains(&format!("--{long}")),
+                    "{subcommand:?} --help must document --{long}"
+                );
+                assert!(
+                    row.contains(&format!("`--{long}")),
+                    "README.md's row for {subcommand:?} must list `--{long}`: {row}"
+                );
+                own_flags += 1;
+                continue;
+            };
+            let env = env.to_str().unwrap();
             // Secrets hide their value: `[env: VAR]` instead of `[env: VAR=value]`.
             let documented = help.contains(&format!("env: {env}="))
                 || (arg.is_hide_env_values_set() && help.contains(&format!("env: {env}]")));
@@ -453,6 +485,7 @@ fn every_option_has_an_env_var_in_help_and_readme() {
             envs.insert(env.to_string());
         }
     }
+    assert!(own_flags >= 10, "mint's fields were found: {own_flags}");
     assert!(
         envs.contains("PORT") && envs.contains("CONFIG_FILE") && envs.contains("LOG_FORMAT"),
         "the options were found: {envs:?}"
@@ -481,4 +514,14 @@ fn a_wildcard_bind_prints_a_url_one_can_open() {
     );
     let health = std::net::TcpStream::connect(server.base().trim_start_matches("http://"));
     assert!(health.is_ok(), "the printed URL answers");
+}
+
+#[tokio::test]
+async fn a_kid_may_start_with_a_hyphen() {
+    // One RFC 7638 thumbprint in 64 starts with '-': reused as KID it must work.
+    let server = mock_idp("hyphen kid")
+        .args(["--kid", "-starts-with-a-hyphen"])
+        .start();
+    let kid = crate::support::jwt::kid(&server.token(serde_json::json!({})).await);
+    assert_eq!(kid, "-starts-with-a-hyphen");
 }

@@ -388,11 +388,13 @@ async fn bad_peers_never_stall_or_poison_the_jwks() {
         "federation: JWKS during hanging peer fetch: {requests} requests, slowest {slowest:?}"
     );
     assert!(
-        requests > 10,
+        requests > 5,
         "only {requests} JWKS requests during the hang"
     );
+    // Waiting for the hanging fetch would take the whole timeout; a loaded
+    // CI machine may add some hundreds of ms to a request, never that.
     assert!(
-        slowest < Duration::from_millis(200),
+        slowest < timeout / 2,
         "JWKS took {slowest:?} while a peer fetch hangs for {timeout:?}"
     );
 

@@ -16,7 +16,7 @@ use crate::support::jwt::{kid, verify_with};
 use crate::support::oauth::personas;
 use crate::support::poll::eventually;
 use crate::support::process::{free_ports, mock_idp};
-use crate::support::{Idp, TestApp, spawn_app, test_config};
+use crate::support::{Idp, spawn_app, test_config};
 
 /// Root with persona alice; issuer `team-a` with its own audience, TTL and
 /// persona carol; issuer `fixed` with a fixed `iss`.
@@ -48,27 +48,12 @@ fn config(dynamic: bool) -> Config {
     }
 }
 
-async fn post_json(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    let res = app
-        .client
-        .post(app.url(path))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.json().await.unwrap())
-}
-
-async fn token_at(app: &TestApp, mount: &str, body: Value) -> String {
-    let (status, json) = post_json(app, &format!("{mount}/token"), body.clone()).await;
-    assert_eq!(status, 200, "{mount}/token {body}: {json}");
-    json["access_token"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn configured_issuers_have_their_own_settings_keys_and_discovery() {
     let app = spawn_app(config(false)).await;
-    let t = token_at(&app, "/team-a", json!({"user": "carol"})).await;
+    let t = app
+        .token_at("/team-a/token", json!({"user": "carol"}))
+        .await;
     let jwks: JwkSet = app.get_as("/team-a/jwks").await;
     let (header, claims) = verify_with(&jwks, &t, Some("api-a")).unwrap();
     assert_eq!(
@@ -96,14 +81,16 @@ async fn configured_issuers_have_their_own_settings_keys_and_discovery() {
         );
     }
     // Personas are per issuer: alice is the root's only.
-    let (status, err) = post_json(&app, "/team-a/token", json!({"user": "alice"})).await;
+    let (status, err) = app
+        .post_json("/team-a/token", json!({"user": "alice"}))
+        .await;
     assert_eq!(status, 400);
     assert!(
         err["error_description"].as_str().unwrap().contains("carol"),
         "{err}"
     );
     // A fixed iss is used as is.
-    let t = token_at(&app, "/fixed", json!({})).await;
+    let t = app.token_at("/fixed/token", json!({})).await;
     let jwks: JwkSet = app.get_as("/fixed/jwks").await;
     let (_, claims) = verify_with(&jwks, &t, None).unwrap();
     assert_eq!(claims["iss"], "https://fixed.example");
@@ -121,7 +108,8 @@ async fn configured_issuers_have_their_own_settings_keys_and_discovery() {
             );
         }
     }
-    assert_eq!(doc["jwks_uri"], app.url("/team-a/jwks"));
+    // The clerk profile's JWKS path (CONTRACT "Profiles"); /jwks is served too.
+    assert_eq!(doc["jwks_uri"], app.url("/team-a/.well-known/jwks.json"));
     assert_eq!(doc["end_session_endpoint"], app.url("/team-a/endsession"));
     let via_discovery: JwkSet = app.get_as(doc["jwks_uri"].as_str().unwrap()).await;
     assert!(via_discovery.find(&kid).is_some());
@@ -141,13 +129,14 @@ async fn configured_issuers_have_their_own_settings_keys_and_discovery() {
 #[tokio::test]
 async fn dynamic_issuers_are_created_on_first_use_and_names_are_checked() {
     let app = spawn_app(config(true)).await;
-    let t = token_at(&app, "/brand-new", json!({"sub": "u1"})).await;
+    let t = app.token_at("/brand-new/token", json!({"sub": "u1"})).await;
     let jwks: JwkSet = app.get_as("/brand-new/jwks").await;
     let (_, claims) = verify_with(&jwks, &t, None).unwrap();
     assert_eq!(claims["iss"], app.url("/brand-new"));
     assert_eq!(claims["sub"], "u1");
     // A dynamic issuer starts from the root's settings: alice exists there.
-    token_at(&app, "/brand-new", json!({"user": "alice"})).await;
+    app.token_at("/brand-new/token", json!({"user": "alice"}))
+        .await;
 
     let list = app.get_json("/issuers").await;
     let names: Vec<&str> = list["issuers"]
@@ -160,7 +149,10 @@ async fn dynamic_issuers_are_created_on_first_use_and_names_are_checked() {
     let entry = &list["issuers"][1];
     assert_eq!(entry["iss"], app.url("/brand-new"));
     assert_eq!(entry["mount"], "/brand-new");
-    assert_eq!(entry["jwks_uri"], app.url("/brand-new/jwks"));
+    assert_eq!(
+        entry["jwks_uri"],
+        app.url("/brand-new/.well-known/jwks.json")
+    );
     assert_eq!(
         entry["discovery"],
         app.url("/brand-new/.well-known/openid-configuration")
@@ -387,7 +379,7 @@ async fn the_login_page_posts_to_its_own_issuer() {
 #[tokio::test]
 async fn metrics_carry_the_issuer_label() {
     let app = spawn_app(config(true)).await;
-    token_at(&app, "/team-a", json!({})).await;
+    app.token_at("/team-a/token", json!({})).await;
     let _: JwkSet = app.get_as("/team-a/jwks").await;
     let text = app.get_text("/metrics").await;
     for line in [

@@ -240,7 +240,8 @@ async fn metrics_count_tokens_jwks_and_latency() {
     for line in [
         "mock_idp_tokens_issued_total{issuer=\"\",grant=\"mint\",preset=\"clerk\"} 1",
         "mock_idp_tokens_issued_total{issuer=\"\",grant=\"mint\",preset=\"plain\"} 2",
-        "mock_idp_tokens_issued_total{issuer=\"\",grant=\"client_credentials\",preset=\"plain\"} 1",
+        // client_credentials on the (clerk) root: a Clerk M2M token.
+        "mock_idp_tokens_issued_total{issuer=\"\",grant=\"client_credentials\",preset=\"clerk\"} 1",
         "mock_idp_jwks_requests_total{issuer=\"\"} 1",
         "mock_idp_http_request_duration_seconds_count{issuer=\"\",route=\"/token\",method=\"POST\"} 4",
         "mock_idp_http_request_duration_seconds_count{issuer=\"\",route=\"/certs\",method=\"GET\"} 1",

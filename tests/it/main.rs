@@ -15,6 +15,20 @@
 //!   federation of named issuers across three real replicas.
 //! - `marker`: `X-Mock-Idp` on every response, `mock_idp` in discovery.
 //! - `toolkit`: algorithms, token variants, `typ`, the key rotation drill.
+//! - `profiles`: each provider profile's paths and mount, tokens verified
+//!   against the JWKS at the profile's path, Google's X.509 certificates.
+//! - `testing_helper`: `mock_idp::testing::MockIdp` as its docs say.
+//! - `workbench`: the page and JSON index at `/` and `<mount>/`, its CSP and
+//!   assets, `_admin/users`, the built-in `workbench` client over HTTP.
+//! - `lifecycle`: the token lifecycle service (`jwt-auth-service` issuers)
+//!   over HTTP, its event stream, ext-authz on every issuer, revocations
+//!   across two real replicas.
+//! - `offline`: `mock-idp mint`/`jwks`/`decode` against a real server's
+//!   persisted key and served JWKS; their errors.
+//! - `fuzz_replay`: the fuzz targets of `fuzz/` on stable: the committed
+//!   corpus and mutations of it.
+//! - `admin`: the test controls (`_admin`): personas, clients, clock,
+//!   faults, request ledger, reset, `ADMIN_TOKEN`, on the root and a named issuer.
 //!
 //! Run one area with `cargo nextest run --test it oauth_code::` (or
 //! `cargo test --test it oauth_code::`).
@@ -23,15 +37,22 @@
 
 mod support;
 
+mod admin;
 mod cli;
 mod federation;
 mod federation_dns;
+mod fuzz_replay;
 mod issuers;
 mod jwks;
+mod lifecycle;
 mod marker;
 mod oauth_code;
 mod oauth_endpoints;
 mod oauth_federation;
 mod oauth_grants;
+mod offline;
+mod profiles;
+mod testing_helper;
 mod token;
 mod toolkit;
+mod workbench;

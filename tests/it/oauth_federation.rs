@@ -1,8 +1,9 @@
 //! OAuth across real federated replicas: two `mock-idp` processes with
 //! `PEERS` and the e2e config file (clients + personas). A code issued by A
 //! is redeemed at B, B's refresh token rotates at A, and each replica's
-//! userinfo and introspection accept the other's access tokens. Single use is
-//! per replica (see docs/oidc.md), so replays are checked on one replica.
+//! userinfo and introspection accept the other's access tokens. A code used
+//! at one replica is refused at the other within a federation refresh
+//! (spent `jti`s travel on `/cluster/keys`, see docs/oidc.md).
 
 use std::time::Duration;
 
@@ -93,6 +94,21 @@ async fn codes_and_refresh_tokens_cross_real_replicas() {
         (400, "invalid_grant"),
         "replay at B"
     );
+    // Two federation rounds of A later (PEER_REFRESH_SEC=1), A has fetched
+    // B's spent codes at least once since: the code is refused there too.
+    let rounds = a.federation_rounds().await;
+    eventually("two rounds of A", Duration::from_secs(10), || async {
+        (a.federation_rounds().await >= rounds + 2).then_some(())
+    })
+    .await;
+    let at_a = token(&a, &redeem).await;
+    assert_eq!(
+        (at_a.status, at_a.error()),
+        (400, "invalid_grant"),
+        "A must refuse the code B redeemed: {}",
+        at_a.body
+    );
+    assert!(at_a.description().contains("already used"), "{}", at_a.body);
 
     // B's tokens verify with A's JWKS (independent verifier), and A serves B's user.
     let access_b = body["access_token"].as_str().unwrap().to_string();

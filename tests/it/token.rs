@@ -274,9 +274,9 @@ async fn bad_input_gets_rfc6749_errors() {
         (
             "unknown preset",
             Some(json_ct),
-            br#"{"preset":"auth0"}"#.to_vec(),
+            br#"{"preset":"okta"}"#.to_vec(),
             400,
-            "preset: unknown variant `auth0`",
+            "preset: unknown profile \"okta\"; the profiles are: clerk, plain, auth0",
         ),
         (
             "expires_in string",

@@ -16,8 +16,9 @@ use mock_idp::keys::Alg;
 use serde_json::{Value, json};
 
 use crate::support::jwt::{Claims, header, peek};
+use crate::support::oauth::{open_config, token};
 use crate::support::poll::eventually;
-use crate::support::{Idp, TestApp, spawn_app, test_config};
+use crate::support::{Idp, spawn_app, test_config};
 
 const SECRET: &str = "hs256-test-secret-not-for-production";
 
@@ -36,28 +37,6 @@ fn config() -> Config {
         issuers,
         ..test_config()
     }
-}
-
-async fn mint(app: &TestApp, path: &str, body: Value) -> String {
-    let (status, json) = post(app, path, body.clone()).await;
-    assert_eq!(status, 200, "{path} {body}: {json}");
-    json["access_token"].as_str().unwrap().to_string()
-}
-
-async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    let res = app
-        .client
-        .post(app.url(path))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 /// Verifies with the JWK the header's kid names, for the header's alg.
@@ -102,7 +81,9 @@ async fn every_algorithm_verifies_and_keys_appear_only_once_used() {
         ("EdDSA", "OKP", Some("Ed25519")),
     ];
     for (alg, kty, crv) in expect {
-        let token = mint(&app, "/token", json!({"sub": "u", "alg": alg})).await;
+        let token = app
+            .token_at("/token", json!({"sub": "u", "alg": alg}))
+            .await;
         let h = header(&token);
         assert_eq!(format!("{:?}", h.alg), alg);
         let jwks: JwkSet = app.get_as("/.well-known/jwks.json").await;
@@ -134,7 +115,9 @@ async fn every_algorithm_verifies_and_keys_appear_only_once_used() {
     assert_eq!(jwks.keys.len(), 9, "one key per algorithm used");
 
     // HS256: verifiable with the secret, never published.
-    let token = mint(&app, "/token", json!({"sub": "u", "alg": "HS256"})).await;
+    let token = app
+        .token_at("/token", json!({"sub": "u", "alg": "HS256"}))
+        .await;
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_audience(&["api"]);
     let data = jsonwebtoken::decode::<Claims>(
@@ -161,14 +144,14 @@ async fn every_algorithm_verifies_and_keys_appear_only_once_used() {
 
     // A named issuer configured for ES256 signs with it by default and
     // publishes only that key; HS256 without its own secret is refused.
-    let token = mint(&app, "/ec/token", json!({"sub": "u"})).await;
+    let token = app.token_at("/ec/token", json!({"sub": "u"})).await;
     assert_eq!(header(&token).alg, Algorithm::ES256);
     let ec: JwkSet = app.get_as("/ec/jwks").await;
     assert_eq!(ec.keys.len(), 1);
     verify(&ec, &token, |v| v.set_issuer(&[app.url("/ec")])).unwrap();
     let doc = app.get_json("/ec/.well-known/openid-configuration").await;
     assert_eq!(doc["id_token_signing_alg_values_supported"][0], "ES256");
-    let (status, err) = post(&app, "/ec/token", json!({"alg": "HS256"})).await;
+    let (status, err) = app.post_json("/ec/token", json!({"alg": "HS256"})).await;
     assert_eq!(status, 400, "{err}");
     assert!(
         err["error_description"]
@@ -177,7 +160,7 @@ async fn every_algorithm_verifies_and_keys_appear_only_once_used() {
             .contains("HS256_SECRET"),
         "{err}"
     );
-    let (status, err) = post(&app, "/token", json!({"alg": "HS512"})).await;
+    let (status, err) = app.post_json("/token", json!({"alg": "HS512"})).await;
     assert_eq!(status, 400);
     assert!(
         err["error_description"]
@@ -231,7 +214,7 @@ async fn each_variant_fails_for_exactly_its_reason_and_the_control_passes() {
     let request = json!({"user": null, "sub": "user_1", "org_id": "org_1", "scope": "read"});
     let mut request = request.as_object().unwrap().clone();
     request.remove("user");
-    let control = mint(&app, "/token", Value::Object(request.clone())).await;
+    let control = app.token_at("/token", Value::Object(request.clone())).await;
     let jwks: JwkSet = app.get_as("/.well-known/jwks.json").await;
     verify(&jwks, &control, |_| {}).expect("the control token passes");
     let (control_claims, control_header) = stable(&control);
@@ -301,7 +284,7 @@ async fn each_variant_fails_for_exactly_its_reason_and_the_control_passes() {
         assert!(names.contains(&variant), "{variant} not listed");
         let mut req = request.clone();
         req.insert("variant".into(), json!(variant));
-        let token = mint(&app, "/token", Value::Object(req)).await;
+        let token = app.token_at("/token", Value::Object(req)).await;
         let (claims, header) = stable(&token);
         assert_eq!(
             differing(&control_claims, &claims),
@@ -326,13 +309,15 @@ async fn each_variant_fails_for_exactly_its_reason_and_the_control_passes() {
         );
     }
     // Variants work on named issuers and with other algorithms too.
-    let token = mint(&app, "/ec/token", json!({"variant": "expired"})).await;
+    let token = app
+        .token_at("/ec/token", json!({"variant": "expired"}))
+        .await;
     let ec: JwkSet = app.get_as("/ec/jwks").await;
     assert_eq!(
         verify(&ec, &token, |v| v.set_issuer(&[app.url("/ec")])),
         Err(ErrorKind::ExpiredSignature)
     );
-    let (status, err) = post(&app, "/token", json!({"variant": "expird"})).await;
+    let (status, err) = app.post_json("/token", json!({"variant": "expird"})).await;
     assert_eq!(status, 400);
     assert!(
         err["error_description"]
@@ -411,12 +396,12 @@ async fn typ_at_jwt_adds_the_rfc9068_claims() {
         ..test_config()
     })
     .await;
-    let token = mint(
-        &app,
-        "/token",
-        json!({"sub": "u1", "typ": "at+jwt", "client_id": "svc"}),
-    )
-    .await;
+    let token = app
+        .token_at(
+            "/token",
+            json!({"sub": "u1", "typ": "at+jwt", "client_id": "svc"}),
+        )
+        .await;
     assert_eq!(header(&token).typ.as_deref(), Some("at+jwt"));
     let claims = peek(&token);
     for required in ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"] {
@@ -426,12 +411,12 @@ async fn typ_at_jwt_adds_the_rfc9068_claims() {
         );
     }
     assert_eq!(claims["client_id"], "svc");
-    let token = mint(
-        &app,
-        "/token",
-        json!({"sub": "u1", "typ": "at+jwt", "azp": "web", "aud": "api"}),
-    )
-    .await;
+    let token = app
+        .token_at(
+            "/token",
+            json!({"sub": "u1", "typ": "at+jwt", "azp": "web", "aud": "api"}),
+        )
+        .await;
     assert_eq!(
         (
             peek(&token)["client_id"].as_str(),
@@ -439,7 +424,9 @@ async fn typ_at_jwt_adds_the_rfc9068_claims() {
         ),
         (Some("web"), Some("api"))
     );
-    let (status, err) = post(&app, "/token", json!({"typ": "mock-idp-refresh+jwt"})).await;
+    let (status, err) = app
+        .post_json("/token", json!({"typ": "mock-idp-refresh+jwt"}))
+        .await;
     assert_eq!(
         status, 400,
         "a mint can never pass for a refresh token: {err}"
@@ -449,24 +436,26 @@ async fn typ_at_jwt_adds_the_rfc9068_claims() {
 #[tokio::test]
 async fn key_rotation_drill_with_a_caching_resource_server() {
     let app = spawn_app(test_config()).await;
-    let old = crate::support::jwt::kid(&mint(&app, "/token", json!({"expires_in": 2})).await);
+    let old = crate::support::jwt::kid(&app.token_at("/token", json!({"expires_in": 2})).await);
     // The resource server caches the JWKS now and refreshes it every 500 ms.
     let cached: JwkSet = app.get_as("/.well-known/jwks.json").await;
-    let (status, rotation) = post(&app, "/_admin/keys/rotate", json!({"grace_sec": 2})).await;
+    let (status, rotation) = app
+        .post_json("/_admin/keys/rotate", json!({"grace_sec": 2}))
+        .await;
     assert_eq!(status, 200, "{rotation}");
     assert_eq!(rotation["active_kid"], old);
     let next = rotation["next_kid"].as_str().unwrap().to_string();
     // Published at once, not signing yet.
     let jwks: JwkSet = app.get_as("/.well-known/jwks.json").await;
     assert!(jwks.find(&next).is_some() && jwks.find(&old).is_some());
-    let still_old = mint(&app, "/token", json!({})).await;
+    let still_old = app.token_at("/token", json!({})).await;
     assert_eq!(crate::support::jwt::kid(&still_old), old);
     assert!(verify_with_cache(&cached, &still_old));
     let refreshed: JwkSet = app.get_as("/.well-known/jwks.json").await;
     // After the grace, the next key signs; the cache refreshed before the
     // switch verifies the new tokens without fetching again.
     let new_token = eventually("the next key signing", Duration::from_secs(6), || async {
-        let t = mint(&app, "/token", json!({"expires_in": 60})).await;
+        let t = app.token_at("/token", json!({"expires_in": 60})).await;
         (crate::support::jwt::kid(&t) == next).then_some(t)
     })
     .await;
@@ -501,8 +490,8 @@ async fn key_rotation_drill_with_a_caching_resource_server() {
 
     // A retired key whose tokens have all expired leaves the JWKS by itself.
     let app = spawn_app(test_config()).await;
-    let short = crate::support::jwt::kid(&mint(&app, "/token", json!({"expires_in": 1})).await);
-    let (status, _) = post(&app, "/_admin/keys/rotate", json!({})).await;
+    let short = crate::support::jwt::kid(&app.token_at("/token", json!({"expires_in": 1})).await);
+    let (status, _) = app.post_json("/_admin/keys/rotate", json!({})).await;
     assert_eq!(status, 200);
     eventually(
         "the retired key to expire",
@@ -513,8 +502,79 @@ async fn key_rotation_drill_with_a_caching_resource_server() {
         },
     )
     .await;
-    let (status, err) = post(&app, "/_admin/keys/rotate", json!({"grace": 1})).await;
+    let (status, err) = app
+        .post_json("/_admin/keys/rotate", json!({"grace": 1}))
+        .await;
     assert_eq!(status, 400, "{err}");
+}
+
+/// A rotation keeps the retired key published while codes and refresh
+/// tokens it signed live, not only its access tokens: a refresh token from
+/// before the rotation still works once the old access tokens expired.
+#[tokio::test]
+async fn a_rotation_keeps_refresh_tokens_alive() {
+    let app = spawn_app(Config {
+        token_ttl: 1,
+        ..open_config()
+    })
+    .await;
+    let fields = [
+        ("grant_type", "password"),
+        ("client_id", "any"),
+        ("username", "alice"),
+        ("scope", "openid"),
+    ];
+    let first = token(&app, None, &fields).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let old = crate::support::jwt::kid(&first.str("access_token"));
+    let (status, _) = app.post_json("/_admin/keys/rotate", json!({})).await;
+    assert_eq!(status, 200);
+    // A minute on, past the access and ID tokens' expiry (1 s): the refresh
+    // token (one day) keeps the old key in the JWKS and redeemable.
+    let res = app
+        .client
+        .put(app.url("/_admin/clock"))
+        .json(&json!({"offset_sec": 60}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let jwks: JwkSet = app.get_as("/.well-known/jwks.json").await;
+    assert!(jwks.find(&old).is_some(), "the retired key left too early");
+    let refreshed = token(
+        &app,
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "any"),
+            ("refresh_token", &first.str("refresh_token")),
+        ],
+    )
+    .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_ne!(
+        crate::support::jwt::kid(&refreshed.str("access_token")),
+        old
+    );
+}
+
+/// `hs256_key_confusion` needs a published key: with `alg: HS256` it is a
+/// 400 naming the variant, not a server error.
+#[tokio::test]
+async fn key_confusion_with_hs256_is_a_clear_400() {
+    let app = spawn_app(config()).await;
+    let (status, err) = app
+        .post_json(
+            "/token",
+            json!({"alg": "HS256", "variant": "hs256_key_confusion"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"], "invalid_request");
+    let why = err["error_description"].as_str().unwrap();
+    assert!(why.starts_with("variant: hs256_key_confusion"), "{why}");
+    let (status, err) = app.post_json("/token", json!({"alg": "HS256"})).await;
+    assert_eq!(status, 200, "{err}");
 }
 
 fn verify_with_cache(cache: &JwkSet, token: &str) -> bool {

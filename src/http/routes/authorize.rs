@@ -1,21 +1,22 @@
 //! The browser endpoints of each issuer: `GET`/`POST <mount>/authorize`
 //! (the authorization request: a login page, or an instant redirect with
 //! `login_hint`), `POST <mount>/authorize/login` (the login page's submit)
-//! and `GET <mount>/logout` / `<mount>/endsession` (RP-initiated logout).
+//! and `GET`/`POST <mount>/logout` / `<mount>/endsession` (RP-initiated
+//! logout; `POST` with a refresh token ends that session, as Keycloak's).
 //! The decisions are the issuer core's; this only renders them.
 
 use axum::Router;
 use axum::extract::RawQuery;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::{login_page, no_store};
+use super::{lifecycle, login_page, no_store};
 use crate::http::error::ApiError;
-use crate::http::extract::{BaseUrl, Body, Iss};
+use crate::http::extract::{BaseUrl, Basic, Body, Iss};
 use crate::http::{SharedState, issuer_route};
 use crate::issuer::authorize::AuthorizeOutcome;
-use crate::issuer::{Form, Issuer, paths};
+use crate::issuer::{Form, Issuer, OAuthError, paths};
 
 /// Routes of this area.
 pub fn router() -> Router<SharedState> {
@@ -26,7 +27,7 @@ pub fn router() -> Router<SharedState> {
     );
     router = issuer_route(router, paths::AUTHORIZE_LOGIN, post(authorize_login_post));
     for path in [paths::LOGOUT, paths::ENDSESSION] {
-        router = issuer_route(router, path, get(logout_get));
+        router = issuer_route(router, path, get(logout_get).post(logout_post));
     }
     router.layer(no_store())
 }
@@ -83,9 +84,29 @@ impl IntoResponse for BrowserResponse {
     }
 }
 
-/// The page shown for a request that is not valid URL encoding.
-fn bad_encoding(e: impl std::fmt::Display) -> BrowserResponse {
-    BrowserResponse::Page(StatusCode::BAD_REQUEST, login_page::error(&e.to_string()))
+/// The request's parameters, or the page shown when they are not valid
+/// URL encoding.
+fn parse(params: &[u8]) -> Result<Form, BrowserResponse> {
+    Form::parse(params, "the request").map_err(|e| {
+        BrowserResponse::Page(StatusCode::BAD_REQUEST, login_page::error(&e.to_string()))
+    })
+}
+
+/// One step of the authorization (the request, or the login page's
+/// submit) on the request's parameters, rendered.
+fn authorize_step(
+    issuer: &Issuer,
+    base: &str,
+    params: &[u8],
+    step: fn(&Issuer, &str, &Form) -> Result<AuthorizeOutcome, OAuthError>,
+    redirect: fn(String) -> BrowserResponse,
+) -> Result<BrowserResponse, ApiError> {
+    let form = match parse(params) {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
+    };
+    let outcome = step(issuer, base, &form)?;
+    Ok(render(issuer, outcome, redirect))
 }
 
 /// Renders an outcome; `redirect` is 302 after a GET, 303 after a POST.
@@ -126,32 +147,47 @@ fn render(
     }
 }
 
-/// `GET <mount>/authorize`.
+/// `GET <mount>/authorize` (on a `jwt-auth-service` issuer, the
+/// service's external authorization check instead, as `POST` and `HEAD`).
 pub async fn authorize_get(
     Iss(issuer): Iss,
     BaseUrl(base): BaseUrl,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Result<BrowserResponse, ApiError> {
-    let form = match Form::parse(query.unwrap_or_default().as_bytes(), "the request") {
-        Ok(form) => form,
-        Err(e) => return Ok(bad_encoding(e)),
-    };
-    let outcome = issuer.authorize(&base, &form)?;
-    Ok(render(&issuer, outcome, BrowserResponse::Found))
+) -> Result<Response, ApiError> {
+    if issuer.lifecycle().is_some() {
+        return Ok(lifecycle::authorize_check(&issuer, &headers));
+    }
+    let query = query.unwrap_or_default();
+    authorize_step(
+        &issuer,
+        &base,
+        query.as_bytes(),
+        Issuer::authorize,
+        BrowserResponse::Found,
+    )
+    .map(IntoResponse::into_response)
 }
 
-/// `POST <mount>/authorize` (OIDC Core §3.1.2.1: the same request as a form body).
+/// `POST <mount>/authorize` (OIDC Core §3.1.2.1: the same request as a form
+/// body; on a `jwt-auth-service` issuer, the service's check).
 pub async fn authorize_post(
     Iss(issuer): Iss,
     BaseUrl(base): BaseUrl,
+    headers: HeaderMap,
     Body(body): Body,
-) -> Result<BrowserResponse, ApiError> {
-    let form = match Form::parse(&body, "the request") {
-        Ok(form) => form,
-        Err(e) => return Ok(bad_encoding(e)),
-    };
-    let outcome = issuer.authorize(&base, &form)?;
-    Ok(render(&issuer, outcome, BrowserResponse::SeeOther))
+) -> Result<Response, ApiError> {
+    if issuer.lifecycle().is_some() {
+        return Ok(lifecycle::authorize_check(&issuer, &headers));
+    }
+    authorize_step(
+        &issuer,
+        &base,
+        &body,
+        Issuer::authorize,
+        BrowserResponse::SeeOther,
+    )
+    .map(IntoResponse::into_response)
 }
 
 /// `POST <mount>/authorize/login`: the login page's submit.
@@ -160,23 +196,50 @@ pub async fn authorize_login_post(
     BaseUrl(base): BaseUrl,
     Body(body): Body,
 ) -> Result<BrowserResponse, ApiError> {
-    let form = match Form::parse(&body, "the request") {
-        Ok(form) => form,
-        Err(e) => return Ok(bad_encoding(e)),
-    };
-    let outcome = issuer.login_submit(&base, &form)?;
-    Ok(render(&issuer, outcome, BrowserResponse::SeeOther))
+    authorize_step(
+        &issuer,
+        &base,
+        &body,
+        Issuer::login_submit,
+        BrowserResponse::SeeOther,
+    )
 }
 
 /// `GET <mount>/logout`: redirect to a valid `post_logout_redirect_uri`
-/// (with `state`), or show a signed-out page.
+/// (with `state`; Auth0's `returnTo` too), or show a signed-out page.
 pub async fn logout_get(Iss(issuer): Iss, RawQuery(query): RawQuery) -> BrowserResponse {
-    let form = match Form::parse(query.unwrap_or_default().as_bytes(), "the request") {
+    match parse(query.unwrap_or_default().as_bytes()) {
+        Ok(form) => logout_page(&issuer, &form, BrowserResponse::Found),
+        Err(page) => page,
+    }
+}
+
+/// `POST <mount>/logout`: with a `refresh_token`, a client ends that
+/// session (Keycloak; 204 No Content); otherwise the RP-initiated logout
+/// of `GET` with the parameters in the form body (303 to the client).
+pub async fn logout_post(
+    Iss(issuer): Iss,
+    Basic(basic): Basic,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let form = match parse(&body) {
         Ok(form) => form,
-        Err(e) => return bad_encoding(e),
+        Err(page) => return Ok(page.into_response()),
     };
-    match issuer.logout_redirect(&form) {
-        Ok(Some(url)) => BrowserResponse::Found(url),
+    if form.has("refresh_token") {
+        issuer.logout_refresh_token(basic.as_ref(), &form)?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(logout_page(&issuer, &form, BrowserResponse::SeeOther).into_response())
+}
+
+fn logout_page(
+    issuer: &Issuer,
+    form: &Form,
+    redirect: fn(String) -> BrowserResponse,
+) -> BrowserResponse {
+    match issuer.logout_redirect(form) {
+        Ok(Some(url)) => redirect(url),
         Ok(None) => BrowserResponse::Page(StatusCode::OK, login_page::logged_out()),
         Err(message) => BrowserResponse::Page(StatusCode::BAD_REQUEST, login_page::error(&message)),
     }

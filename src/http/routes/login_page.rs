@@ -103,20 +103,7 @@ pub fn login(req: &AuthzRequest, users: &Users, prefill: &Prefill<'_>, action: &
     if !users.is_empty() {
         b.push_str("<fieldset>\n<legend>Personas</legend>\n<ul>\n");
         for (name, persona) in users {
-            let mut details = vec![persona.subject(name)];
-            for key in ["name", "email"] {
-                if let Some(v) = persona.claims.get(key).and_then(|v| v.as_str()) {
-                    details.push(v.to_string());
-                }
-            }
-            if let Some(role) = &persona.org_role {
-                let org = persona
-                    .org_slug
-                    .as_deref()
-                    .or(persona.org_id.as_deref())
-                    .unwrap_or("");
-                details.push(format!("{role} {org}").trim().to_string());
-            }
+            let mut details = persona.details(name);
             if persona.password.is_some() {
                 details.push("password required: type it below, then pick".into());
             }

@@ -1,16 +1,21 @@
 //! HTTP endpoints, one module per area. Each exposes `router()`; issuer
-//! areas register every path for the root and for `/{issuer}`
-//! ([`super::issuer_route`]). Paths come from [`crate::issuer::paths`].
+//! areas register every path for the root, `/{issuer}` and
+//! `/realms/{issuer}` ([`super::issuer_route`]). Generic paths come from
+//! [`crate::issuer::paths`], each profile's own from [`crate::profiles`]
+//! ([`profile`]).
 
-pub mod admin_keys;
+pub mod admin;
 pub mod authorize;
 pub mod discovery;
 pub mod introspect;
 pub mod jwks;
+pub mod lifecycle;
 pub mod login_page;
+pub mod profile;
 pub mod server;
 pub mod token;
 pub mod userinfo;
+pub mod workbench;
 
 use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;

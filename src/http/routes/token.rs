@@ -1,7 +1,9 @@
-//! `POST /token` (and `/{issuer}/token`): mint a token from a JSON body, an
-//! empty body, a query string or a form without `grant_type`; a form with
+//! `POST /token` (and `/{issuer}/token`, and each profile's token path):
+//! mint a token from a JSON body, an empty body, a query string or a form
+//! without `grant_type`; a form (or, as Auth0 accepts, a JSON object) with
 //! `grant_type` is the OAuth 2.0 token endpoint (RFC 6749 §3.2).
 
+use axum::Extension;
 use axum::extract::RawQuery;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -9,10 +11,11 @@ use axum::{Json, Router};
 use serde_json::{Map, Value};
 
 use super::{no_cache_pragma, no_store};
-use crate::claims::MintRequest;
+use crate::claims::{MintRequest, json_type};
 use crate::http::error::ApiError;
-use crate::http::extract::{BaseUrl, Basic, Body, Iss, content_type};
+use crate::http::extract::{Basic, Body, Ctx, Iss, content_type};
 use crate::http::{SharedState, issuer_route};
+use crate::issuer::controls::TokenFacts;
 use crate::issuer::{Form, TokenResponse, paths};
 
 /// Routes of this area.
@@ -31,22 +34,24 @@ pub async fn variants_get(Iss(_): Iss) -> Json<serde_json::Value> {
 /// `POST /token`.
 pub async fn token_post(
     Iss(issuer): Iss,
-    BaseUrl(base): BaseUrl,
+    ctx: Ctx,
     Basic(basic): Basic,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<(Extension<TokenFacts>, Json<TokenResponse>), ApiError> {
     let response = match TokenRequest::parse(query.as_deref(), &headers, &body)? {
         TokenRequest::Mint(req) => {
             if let Some(alg) = req.alg {
                 issuer.ensure_alg(alg).await?;
             }
-            issuer.mint(&base, &req)?
+            issuer.mint(&ctx.core(), &req)?
         }
-        TokenRequest::Grant(form) => issuer.token(&base, basic.as_ref(), &form)?,
+        TokenRequest::Grant(form) => issuer.token(&ctx.core(), basic.as_ref(), &form)?,
     };
-    Ok(Json(response))
+    // Who the token is for, for the request ledger (`/_admin/requests`).
+    let facts = TokenFacts::from_access_token(&response.access_token);
+    Ok((Extension(facts), Json(response)))
 }
 
 /// What a `POST /token` asks for.
@@ -54,7 +59,7 @@ pub async fn token_post(
 pub enum TokenRequest {
     /// Mint a token (JSON, query string, empty body, form without `grant_type`).
     Mint(Box<MintRequest>),
-    /// An OAuth grant (form with `grant_type`).
+    /// An OAuth grant (form, or JSON object, with `grant_type`).
     Grant(Form),
 }
 
@@ -77,6 +82,9 @@ impl TokenRequest {
                         json_type(&value)
                     )));
                 };
+                if object.contains_key("grant_type") {
+                    return Ok(TokenRequest::Grant(json_form(object)));
+                }
                 fields.extend(object);
             }
             BodyKind::Form => {
@@ -179,13 +187,20 @@ fn string_fields(form: Form) -> Result<Map<String, Value>, ApiError> {
     Ok(fields)
 }
 
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+/// A JSON token request (Auth0's `/oauth/token` takes one) as form
+/// fields: strings as they are, numbers and booleans as text, objects and
+/// arrays (`claims`) as JSON text; `null` fields are left out.
+fn json_form(object: Map<String, Value>) -> Form {
+    let pairs = object
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let text = match value {
+                Value::Null => return None,
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            Some((name, text))
+        })
+        .collect();
+    Form::new(pairs)
 }

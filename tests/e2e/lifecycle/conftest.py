@@ -7,12 +7,13 @@ Every token is verified here with PyJWT against the JWKS the issuer serves.
 
 mock-idp must run with tests/e2e/lifecycle/config.yaml and neither ISSUER nor
 PUBLIC_URL set (scripts/ci/lifecycle.sh does all of this). The expected
-behaviour is docs/lifecycle-spec.md.
+behaviour is docs/lifecycle.md.
 
 Markers (all run by default):
   extension  required by issue 13 / CONTRACT.md beyond what the original does
              (full cascade, children expire with parents, ext-authz, ...)
-  proposal   proposed in docs/lifecycle-spec.md, not yet in CONTRACT.md
+  proposal   mock-idp's own choices beyond CONTRACT.md, documented in
+             docs/lifecycle.md
              (SSE `revoked`/`expired` events, per-issuer metric label, ...);
              deselect with -m "not proposal"
 """
@@ -24,7 +25,7 @@ from support import Issuer
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "extension: required by issue 13 beyond the original service")
-    config.addinivalue_line("markers", "proposal: proposed in docs/lifecycle-spec.md, not yet in CONTRACT.md")
+    config.addinivalue_line("markers", "proposal: mock-idp's own choices beyond CONTRACT.md (docs/lifecycle.md)")
 
 
 @pytest.fixture(scope="session")

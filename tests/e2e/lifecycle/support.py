@@ -3,7 +3,7 @@ jwt-auth-service API of one issuer, an independent JWT verifier (PyJWT against
 the JWKS the issuer serves), an SSE reader (httpx-sse) and bounded polling.
 
 Every wait here has a deadline; nothing sleeps for a fixed time where it can
-poll. See docs/lifecycle-spec.md for what is asserted and why.
+poll. See docs/lifecycle.md for what is asserted and why.
 """
 
 import base64

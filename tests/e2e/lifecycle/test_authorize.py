@@ -1,5 +1,5 @@
 """POST|GET|HEAD <mount>/authorize, the service's own Envoy/Istio external
-authorization check (docs/lifecycle-spec.md §9): where the token is read
+authorization check (docs/lifecycle.md#authorize-the-services-own-check): where the token is read
 from, 200 with an empty body, 401 and 403 with the service's error bodies."""
 
 import pytest

@@ -2,7 +2,7 @@
 service"): Envoy's HTTP ext_authz service appends the original path and keeps
 the original method; 200 with x-auth-sub and x-auth-claims (base64url JSON of
 the claims) for a valid, unrevoked token of that issuer, 401 otherwise.
-Required scopes/claims are the proposal of docs/lifecycle-spec.md §10."""
+Required scopes/claims: docs/lifecycle.md#ext-authz-for-every-issuer."""
 
 import pytest
 import requests

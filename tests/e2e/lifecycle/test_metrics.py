@@ -1,5 +1,5 @@
 """The service's Prometheus metrics on mock-idp's /metrics, beside ours
-(docs/lifecycle-spec.md §11). Uses the issuer `jasm`, which no other test
+(docs/lifecycle.md#metrics). Uses the issuer `jasm`, which no other test
 revokes in, so deltas are exact."""
 
 import pytest

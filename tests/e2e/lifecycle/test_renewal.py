@@ -1,5 +1,5 @@
 """POST /renew, the auto-renewal worker, GET /tokens/latest and the SSE stream
-GET /tokens/stream (docs/lifecycle-spec.md §5-§7).
+GET /tokens/stream (docs/lifecycle.md#renewal-and-the-sse-stream).
 
 config.yaml renews a child once THRESHOLD (3) seconds or less remain, checked
 every INTERVAL (1) second, so a child with 5 s to live is replaced 2-3 s after

@@ -1,6 +1,6 @@
 """DELETE /tokens/{jti} and DELETE /users/{user_id}/tokens: what is revoked,
 and that /authorize, introspection, /renew, /tokens/latest and the SSE stream
-see it at once (docs/lifecycle-spec.md §8). No test sleeps between revoking
+see it at once (docs/lifecycle.md#revocation). No test sleeps between revoking
 and checking: "at once" means the very next request."""
 
 import pytest

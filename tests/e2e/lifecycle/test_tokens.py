@@ -1,5 +1,5 @@
 """POST /tokens and POST /token-pairs: response fields, token claims and
-headers, lifetimes, request validation (docs/lifecycle-spec.md §2-§4)."""
+headers, lifetimes, request validation (docs/lifecycle.md#endpoints)."""
 
 import json
 

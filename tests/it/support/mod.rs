@@ -24,11 +24,9 @@ use jsonwebtoken::Header;
 use jsonwebtoken::jwk::JwkSet;
 use mock_idp::config::Config;
 use mock_idp::http::SharedState;
+use mock_idp::testing::MockIdp;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use jwt::Claims;
 
@@ -122,29 +120,46 @@ pub(crate) trait Idp {
             .unwrap_or_else(|| panic!("no rounds in /cluster: {cluster}"))
     }
 
-    /// POST /token with a JSON body; returns (status, body).
-    async fn mint_json(&self, body: Value) -> (u16, Value) {
+    /// POST `path` with a JSON body; returns (status, body as JSON, or as
+    /// a JSON string when it is not JSON).
+    async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
+        let url = self.url(path);
         let res = self
             .client()
-            .post(self.url("/token"))
+            .post(&url)
             .json(&body)
             .send()
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
         let status = res.status().as_u16();
-        (status, res.json().await.unwrap())
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
-    /// Mints and returns the access token, asserting success.
-    async fn token(&self, body: Value) -> String {
-        let (status, json) = self.mint_json(body.clone()).await;
+    /// POST /token with a JSON body; returns (status, body).
+    async fn mint_json(&self, body: Value) -> (u16, Value) {
+        self.post_json("/token", body).await
+    }
+
+    /// Mints at `path` (`/token`, `/tenant-a/token`, ...) and returns the
+    /// access token, asserting success.
+    async fn token_at(&self, path: &str, body: Value) -> String {
+        let (status, json) = self.post_json(path, body.clone()).await;
         assert_eq!(
             status,
             200,
-            "minting {body} on {} failed: {json}",
-            self.base()
+            "minting {body} at {} failed: {json}",
+            self.url(path)
         );
         json["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Mints at `/token` and returns the access token, asserting success.
+    async fn token(&self, body: Value) -> String {
+        self.token_at("/token", body).await
     }
 
     /// Verifies `token` against this server's served JWKS (jsonwebtoken, not our code).
@@ -169,14 +184,13 @@ pub(crate) fn test_config() -> Config {
     }
 }
 
-/// The real router and serving loop, in process, on a free loopback port.
+/// The real router and serving loop, in process, on a free loopback port:
+/// the crate's own test helper, `mock_idp::testing::MockIdp`.
 pub(crate) struct TestApp {
     pub(crate) addr: SocketAddr,
     pub(crate) base: String,
     pub(crate) client: reqwest::Client,
-    state: SharedState,
-    shutdown: oneshot::Sender<()>,
-    server: JoinHandle<std::io::Result<()>>,
+    idp: MockIdp,
 }
 
 impl Idp for TestApp {
@@ -192,38 +206,36 @@ impl Idp for TestApp {
 
 /// Starts the real router on a free loopback port with `config`.
 pub(crate) async fn spawn_app(config: Config) -> TestApp {
-    let state = mock_idp::server::load_state(config).expect("state");
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (shutdown, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(mock_idp::server::run(listener, state.clone(), async {
-        let _ = rx.await;
-    }));
+    let idp = MockIdp::builder()
+        .config(config)
+        .start()
+        .await
+        .expect("mock-idp starts");
     TestApp {
-        addr,
-        base: format!("http://{addr}"),
+        addr: idp.addr(),
+        base: idp.url().to_string(),
         client: client(),
-        state,
-        shutdown,
-        server,
+        idp,
     }
 }
 
 impl TestApp {
+    fn state(&self) -> &SharedState {
+        self.idp.state()
+    }
+
     /// Signals shutdown and waits for `server::run` to return, which it does
     /// only once its background tasks have ended; panics after `within`.
     pub(crate) async fn shutdown(self, within: Duration) {
-        let _ = self.shutdown.send(());
-        tokio::time::timeout(within, self.server)
+        tokio::time::timeout(within, self.idp.shutdown())
             .await
             .unwrap_or_else(|_| panic!("server::run did not return within {within:?}"))
-            .expect("server task")
             .expect("server::run");
     }
 
     /// Makes `self` and `other` trust each other's signing key, as federation would.
     pub(crate) fn share_keys_with(&self, other: &TestApp) {
-        let root = |app: &TestApp| app.state.issuers.root().clone();
+        let root = |app: &TestApp| app.state().issuers.root().clone();
         let own = |app: &TestApp| root(app).keys().signing_key().unwrap().jwk().clone();
         root(self).keys().set_peer_keys([own(other)]);
         root(other).keys().set_peer_keys([own(self)]);
@@ -233,10 +245,10 @@ impl TestApp {
     /// key set (own + peers') and the configured issuer, or with the local set
     /// alone and no issuer check.
     pub(crate) fn crate_verify(&self, token: &str, merged: bool) -> Result<Claims, String> {
-        let root = self.state.issuers.root();
+        let root = self.state().issuers.root();
         let keys = root.keys();
         let result = if merged {
-            mock_idp::jwt::verify(token, &keys.merged(), Some(&self.state.config.issuer))
+            mock_idp::jwt::verify(token, &keys.merged(), Some(&self.state().config.issuer))
         } else {
             mock_idp::jwt::verify(token, &keys.local(), None)
         };

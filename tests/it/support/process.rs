@@ -21,6 +21,8 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct MockIdp {
     name: String,
     cmd: Command,
+    /// What [`MockIdp::run_to_exit`] writes to its stdin (then closed).
+    input: Option<Vec<u8>>,
 }
 
 /// A `mock-idp` command named `name` (in failure messages).
@@ -33,6 +35,7 @@ pub(crate) fn mock_idp(name: &str) -> MockIdp {
     MockIdp {
         name: name.to_string(),
         cmd,
+        input: None,
     }
 }
 
@@ -46,6 +49,12 @@ impl MockIdp {
     /// Adds arguments.
     pub(crate) fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
         self.cmd.args(args);
+        self
+    }
+
+    /// Gives `input` on stdin to [`MockIdp::run_to_exit`] (`decode -`).
+    pub(crate) fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
+        self.input = Some(input.into());
         self
     }
 
@@ -88,12 +97,22 @@ impl MockIdp {
 
     /// Runs the command to its exit (bounded), capturing stdout and stderr.
     pub(crate) fn run_to_exit(mut self) -> Exit {
+        if self.input.is_some() {
+            self.cmd.stdin(Stdio::piped());
+        }
         let mut child = self
             .cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn mock-idp");
+        if let (Some(input), Some(mut pipe)) = (self.input.take(), child.stdin.take()) {
+            // A thread, so a child that never reads cannot block the test;
+            // dropping the pipe closes stdin.
+            std::thread::spawn(move || {
+                let _ = std::io::Write::write_all(&mut pipe, &input);
+            });
+        }
         let read = |mut pipe: Box<dyn Read + Send>| {
             std::thread::spawn(move || {
                 let mut text = String::new();

@@ -47,6 +47,8 @@ test('jwt-auth-service: the service\'s claims on a JSON-minted token', async () 
   assert.match(payload.jti, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 });
 
+// The service's API (POST /tokens, ...): the lifecycle stage
+// (tests/e2e/lifecycle) covers the rest of it.
 test('jwt-auth-service: POST /tokens answers {token, token_id, expires_at}', async () => {
   const at = mount('jwtauth');
   const res = await fetch(`${at}/tokens`, {

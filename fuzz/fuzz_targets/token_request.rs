@@ -1,0 +1,4 @@
+//! Fuzz target: see `mock_idp_fuzz::token_request`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mock_idp_fuzz::token_request(data));
