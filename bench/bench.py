@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """mock-idp vs oauth2-mock-server: load, startup, memory and signing-limit bench.
 
+Beside the comparison, the same run measures mock-idp against itself: minting
+and JWKS on a named issuer vs the root (issue 9), 100 configured issuers vs
+one (startup, idle RSS), and ES256 / EdDSA minting vs RS256 (issue 11).
+
 Run it through bench/run.sh, which installs the dependencies (wrk, openssl,
 the pinned oauth2-mock-server) and builds the release binary. Python 3.11
 standard library only.
@@ -44,10 +48,15 @@ LOOPBACK = "127.0.0.1"
 FORM_CT = "application/x-www-form-urlencoded"
 FORM_BODY = "grant_type=client_credentials&client_id=bench&client_secret=x"
 JSON_CT = "application/json"
-MINT_BODY = json.dumps(
-    {"user": "alice", "claims": {"email": "a@x", "roles": ["admin"]}},
-    separators=(",", ":"),
-)
+MINT_FIELDS = {"user": "alice", "claims": {"email": "a@x", "roles": ["admin"]}}
+MINT_BODY = json.dumps(MINT_FIELDS, separators=(",", ":"))
+# The same mint with another algorithm: only the signature differs.
+ALG_BODY = {alg: json.dumps(dict(MINT_FIELDS, alg=alg), separators=(",", ":"))
+            for alg in ("ES256", "EdDSA")}
+# The named issuer of the issuer scenarios (created on first use, dynamic).
+NAMED = "tenant"
+# The generated config file of the 100-issuer starts: names and audiences.
+MANY_ISSUERS = 100
 
 # Targets from issue 6. "MISS" is reported, never a harness failure.
 TARGET_TOKEN_VS_THEIRS = 2.5  # ours/theirs req/s, token endpoint
@@ -56,9 +65,16 @@ TARGET_JWKS_VS_THEIRS = 2.0
 TARGET_STARTUP_MS = 100.0
 TARGET_IDLE_RSS_MIB = 10.0
 TARGET_TOKEN_P99_MS = 10.0
+# Issue 9 (issuers) and issue 11 (algorithms); also reported, never gated.
+TARGET_NAMED_VS_ROOT = 0.95   # named issuer mint and JWKS req/s, within 5% of the root's
+TARGET_MANY_STARTUP = 1.05    # 100 issuers' startup median vs one issuer's (5% for noise)
+TARGET_MANY_RSS = 2.0         # 100 issuers' idle RSS vs one issuer's
+TARGET_ALG_VS_RS256 = 3.0     # ES256 / EdDSA mint req/s vs RS256 ("several times")
 
 OURS, THEIRS = "mock-idp", "oauth2-mock-server"
 OURS_PK = "mock-idp (persisted key)"
+OURS_MANY = f"mock-idp ({MANY_ISSUERS} issuers)"
+OURS_MANY_PK = f"mock-idp ({MANY_ISSUERS} issuers, persisted key)"
 
 
 class HarnessError(Exception):
@@ -334,17 +350,43 @@ def median(xs: list[float]) -> float:
 # Scenarios
 # --------------------------------------------------------------------------
 
-# (key, title, servers, conns, method, path-attr-or-path, body, ctype)
-def scenarios(ours: Server, theirs: Server):
+# The load runs of one round, in order. mock-idp's own comparisons (root vs
+# named issuer, RS256 vs ES256 vs EdDSA) run back to back, each pair's order
+# swapped every other round so that drift favours neither side. "needs" is
+# what must exist before the run (see prepare()): the named issuer, or the
+# root's key for an algorithm. The JWKS runs come before the ES256 and EdDSA
+# keys exist, so the root's JWKS holds one RSA key, as the named issuer's
+# does and as it did before these scenarios existed.
+def scenarios(ours: Server, theirs: Server, rnd: int = 0):
+    def pair(a: dict, b: dict) -> list[dict]:
+        # mock-idp's two runs of the pair touch: in the first scenario it
+        # runs last, in the second first (oauth2-mock-server, when in a
+        # scenario of the pair, runs outside).
+        first, second = (a, b) if rnd % 2 == 0 else (b, a)
+        return [dict(first, ours_at="last"), dict(second, ours_at="first")]
+
+    def named(path: str):
+        return lambda s: f"/{NAMED}{path}"
+
     return [
         dict(key="token_c1", conns=1, servers=[ours, theirs], method="POST",
              path=lambda s: s.token_path, body=FORM_BODY, ctype=FORM_CT),
         dict(key="token_c16", conns=16, servers=[ours, theirs], method="POST",
              path=lambda s: s.token_path, body=FORM_BODY, ctype=FORM_CT),
-        dict(key="mint_c16", conns=16, servers=[ours], method="POST",
-             path=lambda s: s.token_path, body=MINT_BODY, ctype=JSON_CT),
-        dict(key="jwks_c16", conns=16, servers=[ours, theirs], method="GET",
-             path=lambda s: s.jwks_path, body=None, ctype=None),
+        *pair(dict(key="jwks_c16", conns=16, servers=[ours, theirs], method="GET",
+                   path=lambda s: s.jwks_path, body=None, ctype=None),
+              dict(key="jwks_named_c16", conns=16, servers=[ours], method="GET",
+                   path=named("/jwks"), body=None, ctype=None, needs="named")),
+        *pair(dict(key="mint_c16", conns=16, servers=[ours], method="POST",
+                   path=lambda s: s.token_path, body=MINT_BODY, ctype=JSON_CT),
+              dict(key="mint_named_c16", conns=16, servers=[ours], method="POST",
+                   path=named("/token"), body=MINT_BODY, ctype=JSON_CT, needs="named")),
+        *pair(dict(key="mint_es256_c16", conns=16, servers=[ours], method="POST",
+                   path=lambda s: s.token_path, body=ALG_BODY["ES256"], ctype=JSON_CT,
+                   needs="ES256"),
+              dict(key="mint_eddsa_c16", conns=16, servers=[ours], method="POST",
+                   path=lambda s: s.token_path, body=ALG_BODY["EdDSA"], ctype=JSON_CT,
+                   needs="EdDSA")),
     ]
 
 
@@ -427,6 +469,88 @@ def measure_openssl(seconds: int, multi: int | None, retries: int) -> dict:
     return best
 
 
+def jwks_keys(port: int, path: str) -> dict[str, dict]:
+    """The keys of a JWKS document, by kid."""
+    st, data = http_req(port, "GET", path)
+    if st != 200:
+        raise HarnessError(f"{OURS} GET {path} -> {st}: {data[:300]!r}")
+    return {k.get("kid"): k for k in json.loads(data).get("keys", [])}
+
+
+def mint_checked(port: int, path: str, body: str, what: str) -> tuple[dict, dict]:
+    """One JSON mint; the token's header and claims, or a HarnessError."""
+    st, data = http_req(port, "POST", path, body, JSON_CT)
+    if st != 200:
+        raise HarnessError(f"{OURS} POST {path} ({what}) -> {st}: {data[:300]!r}")
+    return jwt_parts(json.loads(data)["access_token"])
+
+
+# kty / crv a JWK of each algorithm must have (RFC 7518 §6, RFC 8037).
+ALG_KEY = {"ES256": ("EC", "P-256"), "EdDSA": ("OKP", "Ed25519")}
+
+
+def prepare(ours: Server, need: str) -> None:
+    """Creates what a scenario needs before it is loaded, and checks it,
+    because keys are created on first use and the smoke mode has no warm-up:
+    "named" mints once on /tenant/token (the issuer and its key come into
+    being), which must be signed by the named issuer's own key, published in
+    its JWKS and not in the root's, with its own `iss`; an algorithm mints
+    once with that `alg` on the root, whose key must then be in the root's
+    JWKS with the right `kty` / `crv`. A wrong answer makes the figures
+    meaningless: HarnessError."""
+    root_keys = jwks_keys(ours.port, ours.jwks_path)
+    if need == "named":
+        hdr, claims = mint_checked(ours.port, f"/{NAMED}/token", MINT_BODY, "named issuer")
+        named_keys = jwks_keys(ours.port, f"/{NAMED}/jwks")
+        kid = hdr.get("kid")
+        problems = []
+        if hdr.get("alg") != "RS256":
+            problems.append(f"alg {hdr.get('alg')!r}")
+        if kid not in named_keys:
+            problems.append(f"kid {kid!r} not in /{NAMED}/jwks {sorted(named_keys)}")
+        if kid in root_keys:
+            problems.append(f"kid {kid!r} is also in the root's JWKS")
+        if not str(claims.get("iss", "")).endswith(f"/{NAMED}"):
+            problems.append(f"iss {claims.get('iss')!r} does not end with /{NAMED}")
+        if claims.get("sub") != "user_alice":
+            problems.append(f"sub {claims.get('sub')!r}, expected the persona's user_alice")
+        if problems:
+            raise HarnessError(f"{OURS} named issuer {NAMED!r}: " + "; ".join(problems))
+        return
+    hdr, claims = mint_checked(ours.port, ours.token_path, ALG_BODY[need], f"alg {need}")
+    keys = jwks_keys(ours.port, ours.jwks_path)
+    jwk = keys.get(hdr.get("kid"), {})
+    kty, crv = ALG_KEY[need]
+    if (hdr.get("alg") != need or jwk.get("alg") != need or jwk.get("kty") != kty
+            or jwk.get("crv") != crv or claims.get("sub") != "user_alice"):
+        raise HarnessError(f"{OURS} alg {need}: token header {hdr!r}, JWKS key "
+                           f"{ {k: jwk.get(k) for k in ('kty', 'crv', 'alg')} }, "
+                           f"sub {claims.get('sub')!r}")
+
+
+def touch_issuers(ours: Server, names: list[str], workers: int = 4) -> float:
+    """Mints once on each configured issuer (each creates its key on that
+    first use), at most `workers` at a time; checks every `iss`. Seconds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(name: str) -> None:
+        _, claims = mint_checked(ours.port, f"/{name}/token", MINT_BODY, "configured issuer")
+        if not str(claims.get("iss", "")).endswith(f"/{name}"):
+            raise HarnessError(f"{ours.name}: /{name}/token minted iss {claims.get('iss')!r}")
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, names))
+    return time.perf_counter() - t0
+
+
+def many_issuers_config(path: Path, names: list[str]) -> None:
+    """The config file of the 100-issuer starts: `issuers:` with each name
+    and its own audience (everything else inherited from the root)."""
+    path.write_text("# Generated by bench/bench.py: configured issuers.\nissuers:\n" + "".join(
+        f"  {n}: {{audience: api-{n}}}\n" for n in names))
+
+
 def validate(ours: Server, theirs: Server, notes: list[str]) -> None:
     """One request of each kind before loading: a wrong answer makes the
     load figures meaningless, so that is a harness error."""
@@ -468,6 +592,10 @@ def main() -> int:
     ap.add_argument("--starts", type=int, default=None, help="startups per server")
     ap.add_argument("--openssl-seconds", type=int, default=None)
     ap.add_argument("--wrk-threads", type=int, default=1)
+    ap.add_argument("--touch", type=int, default=None,
+                    help=f"how many of the {MANY_ISSUERS} configured issuers mint once (creating "
+                         "their keys) before the 'in use' RSS is read (default: all full, "
+                         "10 smoke: RSA key generation takes 50-100 ms of CPU each)")
     ap.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     ap.add_argument("--retries", type=int, default=None,
                     help="repeat a load/openssl run disturbed by other processes up to N "
@@ -482,6 +610,9 @@ def main() -> int:
     warmup = 0 if a.smoke else 1
     starts = a.starts or (3 if a.smoke else 11)
     ossl_s = a.openssl_seconds or (1 if a.smoke else 3)
+    touch = a.touch if a.touch is not None else (10 if a.smoke else MANY_ISSUERS)
+    if not 1 <= touch <= MANY_ISSUERS:
+        raise SystemExit(f"--touch must be 1..{MANY_ISSUERS}")
     if rounds < 1 or duration < 1 or starts < 1:
         raise SystemExit("--rounds, --duration and --starts must be >= 1")
 
@@ -519,9 +650,31 @@ def main() -> int:
     ours_pk = Server(OURS_PK, lambda port: [a.bin], ours_persist_env, "/health", "/token",
                      "/.well-known/jwks.json", workdir)
 
+    # Same binary with 100 configured issuers (CONFIG_FILE), with the root key
+    # generated, and with it persisted (the same key as ours_pk's).
+    many_names = [f"tenant-{i:03d}" for i in range(MANY_ISSUERS)]
+    many_file = workdir / "issuers-100.yaml"
+    many_issuers_config(many_file, many_names)
+
+    def many_env(port: int) -> dict:
+        e = ours_env(port)
+        e["CONFIG_FILE"] = str(many_file)
+        return e
+
+    def many_persist_env(port: int) -> dict:
+        e = ours_persist_env(port)
+        e["CONFIG_FILE"] = str(many_file)
+        return e
+
+    ours_many = Server(OURS_MANY, lambda port: [a.bin], many_env, "/health", "/token",
+                       "/.well-known/jwks.json", workdir)
+    ours_many_pk = Server(OURS_MANY_PK, lambda port: [a.bin], many_persist_env, "/health",
+                          "/token", "/.well-known/jwks.json", workdir)
+
     meta = machine_meta(a, oms_pkg, node)
     notes: list[str] = []
-    raw: dict = {"rounds": [], "startup_ms": {OURS: [], THEIRS: [], OURS_PK: []},
+    raw: dict = {"touched": touch, "rounds": [], "startup_ms": {OURS: [], THEIRS: [], OURS_PK: [],
+                                              OURS_MANY: [], OURS_MANY_PK: []},
                  "openssl_genpkey_ms": []}
     t_begin = time.perf_counter()
 
@@ -533,19 +686,38 @@ def main() -> int:
         order = [ours, theirs] if rnd % 2 == 0 else [theirs, ours]
         log(f"round {rnd + 1}/{rounds}: order {order[0].name} first")
         rr: dict = {"rss_idle_kib": {}, "rss_peak_kib": {}, "load": {}}
-        for s in order:
+        for s in order + [ours_many]:
             s.start()
         time.sleep(0.5)
-        for s in order:
+        for s in order + [ours_many]:
             rr["rss_idle_kib"][s.name] = s.status_kib("VmRSS")
+        # Then every configured issuer mints once (creating its key): the
+        # memory of 100 issuers in use. Stopped before the load runs.
+        rr["many_touch_s"] = touch_issuers(ours_many, many_names[:touch])
+        time.sleep(0.2)
+        rr["rss_many_used_kib"] = ours_many.status_kib("VmRSS")
+        ours_many.stop()
+        log(f"  {MANY_ISSUERS} issuers: idle RSS {rr['rss_idle_kib'][OURS_MANY] / 1024:.1f} MiB "
+            f"(one issuer {rr['rss_idle_kib'][OURS] / 1024:.1f}); {touch} minted once in "
+            f"{rr['many_touch_s']:.1f} s, then RSS {rr['rss_many_used_kib'] / 1024:.1f} MiB")
         if rnd == 0:
             validate(ours, theirs, notes)
             line = ours.log_tail(5)
             if f":{ours.port}" not in line:
                 notes.append(f"{OURS}: startup line does not show port {ours.port}: {line!r}")
             meta["startup_line"] = line.strip().splitlines()[0] if line.strip() else ""
-        for sc in scenarios(ours, theirs):
-            for s in (s for s in order if s in sc["servers"]):
+        ready: set[str] = set()
+        for sc in scenarios(ours, theirs, rnd):
+            need = sc.get("needs")
+            if need and need not in ready:
+                prepare(ours, need)
+                ready.add(need)
+            servers = [s for s in order if s in sc["servers"]]
+            if sc.get("ours_at") == "first":
+                servers.sort(key=lambda s: s is not ours)
+            elif sc.get("ours_at") == "last":
+                servers.sort(key=lambda s: s is ours)
+            for s in servers:
                 r = measure_load(a, s, sc, duration, warmup, retries)
                 rr["load"].setdefault(sc["key"], {})[s.name] = r
         for s in order:
@@ -564,8 +736,8 @@ def main() -> int:
     ours_pk.start()  # writes the key; not counted
     ours_pk.stop()
     for i in range(starts):
-        trio = [ours, theirs, ours_pk]
-        for s in (trio if i % 2 == 0 else trio[::-1]):
+        five = [ours, theirs, ours_pk, ours_many, ours_many_pk]
+        for s in (five if i % 2 == 0 else five[::-1]):
             ms = s.start()
             s.stop()
             raw["startup_ms"][s.name].append(ms)
@@ -575,7 +747,7 @@ def main() -> int:
 
     meta["loadavg_end"] = os.getloadavg()
     meta["elapsed_s"] = round(time.perf_counter() - t_begin, 1)
-    meta.update(retries=retries, other_max=OTHER_MAX, rounds=rounds, duration_s=duration, warmup_s=warmup, starts=starts,
+    meta.update(touched=touch, retries=retries, other_max=OTHER_MAX, rounds=rounds, duration_s=duration, warmup_s=warmup, starts=starts,
                 openssl_seconds=ossl_s, wrk_threads=a.wrk_threads,
                 mode="smoke" if a.smoke else "full")
 
@@ -600,10 +772,12 @@ def main() -> int:
     meta["cpu_line"] = ("Cores busy during the 16-connection runs (server + wrk + other "
                         "processes, medians): " + "; ".join(
         f"{k} {n} {x['server_cores']:.2f} + {x['wrk_cores']:.2f} + {x['other_cores']:.2f}"
-        for k in ("token_c16", "mint_c16", "jwks_c16")
+        for k in ("token_c16", "mint_c16", "jwks_c16", "mint_named_c16", "jwks_named_c16",
+                  "mint_es256_c16", "mint_eddsa_c16")
         for n, x in summary["load"].get(k, {}).items()) + ".")
     table, checks = render_table(summary, meta)
-    md = render_markdown(table, meta, notes)
+    table2 = render_self_table(summary, raw, checks)
+    md = render_markdown(table, meta, notes, table2)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     name = "smoke" if a.smoke else "latest"
@@ -700,6 +874,18 @@ def summarize(raw: dict) -> dict:
     for n in (OURS, THEIRS):
         s["rss_idle_mib"][n] = median([r["rss_idle_kib"][n] / 1024 for r in rounds])
         s["rss_peak_mib"][n] = median([r["rss_peak_kib"][n] / 1024 for r in rounds])
+    s["rss_idle_mib"][OURS_MANY] = median([r["rss_idle_kib"][OURS_MANY] / 1024 for r in rounds])
+    s["rss_many_used_mib"] = median([r["rss_many_used_kib"] / 1024 for r in rounds])
+    s["many_touch_s"] = median([r["many_touch_s"] for r in rounds])
+    # mock-idp against itself: the ratio within each round (the two runs
+    # were back to back), then the median over rounds.
+    s["ratios"] = {}
+    for name, (k, base) in SELF_RATIOS.items():
+        per = [r["load"][k][OURS]["rps"] / r["load"][base][OURS]["rps"] for r in rounds
+               if OURS in r["load"].get(k, {}) and OURS in r["load"].get(base, {})
+               and r["load"][base][OURS]["rps"] > 0]
+        s["ratios"][name] = {"median": median(per), "min": min(per, default=float("nan")),
+                             "max": max(per, default=float("nan")), "rounds": per}
     for n, v in raw["startup_ms"].items():
         s["startup_ms"][n] = {"median": median(v), "min": min(v), "max": max(v), "n": len(v)}
     g = raw["openssl_genpkey_ms"]
@@ -707,6 +893,15 @@ def summarize(raw: dict) -> dict:
     s["openssl_sign_multi2"] = median([r["openssl_sign_multi2"] for r in rounds])
     s["openssl_sign_single"] = median([r["openssl_sign_single"] for r in rounds])
     return s
+
+
+# name -> (scenario, baseline scenario) of mock-idp's comparisons with itself.
+SELF_RATIOS = {
+    "named_mint_vs_root": ("mint_named_c16", "mint_c16"),
+    "named_jwks_vs_root": ("jwks_named_c16", "jwks_c16"),
+    "es256_vs_rs256": ("mint_es256_c16", "mint_c16"),
+    "eddsa_vs_rs256": ("mint_eddsa_c16", "mint_c16"),
+}
 
 
 def invalid_runs(raw: dict) -> list[str]:
@@ -729,6 +924,11 @@ def _figures(s: dict):
     for n in (OURS, THEIRS):
         yield f"rss_idle_mib.{n}", s["rss_idle_mib"][n]
         yield f"rss_peak_mib.{n}", s["rss_peak_mib"][n]
+    yield f"rss_idle_mib.{OURS_MANY}", s["rss_idle_mib"][OURS_MANY]
+    yield "rss_many_used_mib", s["rss_many_used_mib"]
+    yield "many_touch_s", s["many_touch_s"]
+    for n, x in s["ratios"].items():
+        yield f"ratios.{n}", x["median"]
     for n in s["startup_ms"]:
         yield f"startup_ms.{n}", s["startup_ms"][n]["median"]
     yield "openssl_sign_multi2", s["openssl_sign_multi2"]
@@ -740,7 +940,13 @@ def nonpositive(s: dict) -> list[str]:
     expected = {f"{k}.{n}.rps" for k, ns in (("token_c1", (OURS, THEIRS)),
                                             ("token_c16", (OURS, THEIRS)),
                                             ("mint_c16", (OURS,)),
-                                            ("jwks_c16", (OURS, THEIRS))) for n in ns}
+                                            ("jwks_c16", (OURS, THEIRS)),
+                                            ("mint_named_c16", (OURS,)),
+                                            ("jwks_named_c16", (OURS,)),
+                                            ("mint_es256_c16", (OURS,)),
+                                            ("mint_eddsa_c16", (OURS,))) for n in ns}
+    expected |= {f"startup_ms.{n}" for n in (OURS, THEIRS, OURS_PK, OURS_MANY, OURS_MANY_PK)}
+    expected |= {f"ratios.{n}" for n in SELF_RATIOS}
     got = dict(_figures(s))
     out = [k for k in sorted(expected) if k not in got]
     out += [k for k, v in got.items()
@@ -836,7 +1042,86 @@ def render_table(s: dict, meta: dict) -> tuple[list[str], list[dict]]:
     return lines, checks
 
 
-def render_markdown(table: list[str], meta: dict, notes: list[str]) -> str:
+def render_self_table(s: dict, raw: dict, checks: list[dict]) -> list[str]:
+    """mock-idp against itself, same run: named issuer vs root (mint, JWKS),
+    100 configured issuers vs one (startup, memory), ES256 / EdDSA vs RS256.
+    Appends its target checks to `checks`."""
+    L = s["load"]
+
+    def chk(name: str, ok: bool, detail: str) -> str:
+        checks.append({"target": name, "result": "PASS" if ok else "MISS", "detail": detail})
+        return "**PASS**" if ok else "**MISS**"
+
+    def load(k):
+        return L[k][OURS]
+
+    def rng(x):
+        per = x["rounds"]
+        return f" ({x['min']:.2f}–{x['max']:.2f})" if len(per) > 1 else ""
+
+    rows = [("Metric", "measured", "baseline", "ratio", "target", "result")]
+
+    def ratio_row(title, k, base, rname, target, tname, tdesc, lat=True):
+        x, b, q = load(k), load(base), s["ratios"][rname]
+        rows.append((f"{title}: req/s", f"{x['rps']:,.0f}", f"{b['rps']:,.0f}",
+                     f"{q['median']:.2f}×{rng(q)}", tdesc,
+                     chk(tname, q["median"] >= target, f"{q['median']:.3f}×")))
+        if lat:
+            rows.append((f"{title}: latency p50 / p99 (ms)",
+                         f"{x['p50_ms']:.2f} / {x['p99_ms']:.2f}",
+                         f"{b['p50_ms']:.2f} / {b['p99_ms']:.2f}", "", "", ""))
+
+    ratio_row(f"JSON mint on a named issuer (`POST /{NAMED}/token`) vs the root's "
+              "(`POST /token`), 16 conn", "mint_named_c16", "mint_c16",
+              "named_mint_vs_root", TARGET_NAMED_VS_ROOT,
+              "named issuer mint ≥ 95% of the root's", "≥ 0.95× root")
+    ratio_row(f"JWKS of a named issuer (`GET /{NAMED}/jwks`) vs the root's "
+              "(`GET /.well-known/jwks.json`), 16 conn", "jwks_named_c16", "jwks_c16",
+              "named_jwks_vs_root", TARGET_NAMED_VS_ROOT,
+              "named issuer JWKS ≥ 95% of the root's", "≥ 0.95× root")
+    sm, s1 = s["startup_ms"][OURS_MANY], s["startup_ms"][OURS]
+    r = sm["median"] / s1["median"]
+    rows.append((f"Startup with {MANY_ISSUERS} configured issuers vs 1, spawn → first 200 "
+                 f"(ms, median of {sm['n']}; min–max)",
+                 f"{sm['median']:.1f} ({sm['min']:.1f}–{sm['max']:.1f})",
+                 f"{s1['median']:.1f} ({s1['min']:.1f}–{s1['max']:.1f})", f"{r:.2f}×",
+                 f"≤ 1.05× one issuer's (no slower, 5% for noise)",
+                 chk(f"{MANY_ISSUERS} issuers startup no slower than one (≤ 1.05×)",
+                     r <= TARGET_MANY_STARTUP, f"{r:.3f}×")))
+    pm, p1 = s["startup_ms"][OURS_MANY_PK], s["startup_ms"][OURS_PK]
+    rows.append((f"Same, with `PERSIST_KEYS_DIR` (no key generation): what {MANY_ISSUERS} "
+                 "issuers cost (ms)",
+                 f"{pm['median']:.1f} ({pm['min']:.1f}–{pm['max']:.1f})",
+                 f"{p1['median']:.1f} ({p1['min']:.1f}–{p1['max']:.1f})",
+                 f"{pm['median'] / p1['median']:.2f}× ({pm['median'] - p1['median']:+.1f} ms)",
+                 "", ""))
+    om, o1 = s["rss_idle_mib"][OURS_MANY], s["rss_idle_mib"][OURS]
+    rows.append((f"RSS idle after startup, {MANY_ISSUERS} configured issuers vs 1 (VmRSS, MiB)",
+                 f"{om:.1f}", f"{o1:.1f}", f"{om / o1:.2f}×", f"≤ {TARGET_MANY_RSS:g}× one issuer's",
+                 chk(f"{MANY_ISSUERS} issuers idle RSS ≤ 2× one", om <= TARGET_MANY_RSS * o1,
+                     f"{om / o1:.2f}×")))
+    n = raw["touched"]
+    who = f"each of the {MANY_ISSUERS} issuers" if n == MANY_ISSUERS else f"{n} of the {MANY_ISSUERS} issuers each"
+    rows.append((f"RSS after {who} minted once (its key created; took "
+                 f"{s['many_touch_s']:.1f} s, 4 at a time), MiB",
+                 f"{s['rss_many_used_mib']:.1f}", f"{o1:.1f}", f"{s['rss_many_used_mib'] / o1:.2f}×",
+                 "", ""))
+    for alg, k, rname in (("ES256", "mint_es256_c16", "es256_vs_rs256"),
+                          ("EdDSA", "mint_eddsa_c16", "eddsa_vs_rs256")):
+        ratio_row(f"JSON mint `{{\"alg\": \"{alg}\"}}` vs RS256 (the same mint), 16 conn",
+                  k, "mint_c16", rname, TARGET_ALG_VS_RS256,
+                  f"{alg} mint ≥ {TARGET_ALG_VS_RS256:g}× RS256",
+                  f"≥ {TARGET_ALG_VS_RS256:g}× RS256 (\"several times\")")
+
+    def fmt(r):
+        return "| " + " | ".join(r) + " |"
+    lines = [fmt(rows[0]), "|---|--:|--:|--:|---|---|"]
+    lines += [fmt(r) for r in rows[1:]]
+    return lines
+
+
+def render_markdown(table: list[str], meta: dict, notes: list[str],
+                    table2: list[str] | None = None) -> str:
     m = meta
     head = [
         f"# mock-idp benchmark ({m['mode']} run, {m['date']})",
@@ -857,6 +1142,14 @@ def render_markdown(table: list[str], meta: dict, notes: list[str]) -> str:
     tail = ["", cpu] if cpu else []
     tail += ["", "ours/theirs > 1 is better for req/s, < 1 for latency, startup and memory. "
             "\"limit\" is what OpenSSL signs RSA-2048 on this machine in the same run."]
+    if table2:
+        tail += ["", "## mock-idp against itself: issuers and algorithms (same run)", "",
+                 f"Named issuer `{NAMED}` (created on first use) vs the root; "
+                 f"{MANY_ISSUERS} issuers configured in a `CONFIG_FILE` vs none; "
+                 "ES256 and EdDSA keys (created by a first request before loading) vs RS256. "
+                 "Each pair is loaded back to back, its order swapped every other round; "
+                 "a ratio is the median over rounds of the ratio within the round "
+                 "(range in parentheses), the req/s are medians.", ""] + table2
     if notes:
         tail += ["", "Notes:"] + [f"- {n}" for n in notes]
     return "\n".join(head + table + tail) + "\n"

@@ -1,9 +1,11 @@
 //! Criterion micro-benchmarks of the hot paths without TCP: building claims,
 //! signing (key parsed once), the whole mint, minting through the issuer core
-//! for the root and a named issuer, minting under every profile (one issuer
-//! each, the same full persona), serving the JWKS through the router, and
-//! what the test controls (faults check, request ledger) add to `POST /token`,
-//! and the external authorization check with its revocation lookups.
+//! for the root and a named issuer and with ES256 / EdDSA keys, minting under
+//! every profile (one issuer each, the same full persona), serving the JWKS
+//! through the router, what the test controls (faults check, request ledger)
+//! add to `POST /token`, the external authorization check with its
+//! revocation lookups, and startup (config file + state) with 1 and 100
+//! configured issuers.
 //! Run: `cargo bench --bench mint` (`-- _profile` for the profiles: claims
 //! alone, then the whole mint; `-- ext_authz\|revocation` for the checks).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -14,10 +16,11 @@ use axum::body::Body;
 use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mock_idp::claims::{self, MintRequest, users::parse_users};
+use mock_idp::cli::Opts;
 use mock_idp::config::{Config, NamedIssuer};
 use mock_idp::issuer::RequestCtx;
 use mock_idp::issuer::registry::At;
-use mock_idp::keys::{KidPolicy, SigningKey};
+use mock_idp::keys::{Alg, KidPolicy, SigningKey};
 use mock_idp::profiles::Profile;
 use mock_idp::{http, jwt, server};
 use serde_json::json;
@@ -87,6 +90,32 @@ fn bench_issuers(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // Keys of other algorithms are created on their first use: create them
+    // before measuring, as the HTTP bench warms them up.
+    for (name, alg) in [
+        ("issuer_mint_es256", Alg::ES256),
+        ("issuer_mint_eddsa", Alg::EdDSA),
+    ] {
+        runtime.block_on(root.ensure_alg(alg)).unwrap();
+        let req = MintRequest {
+            alg: Some(alg),
+            ..request()
+        };
+        let token = root
+            .mint(&RequestCtx::new("http://h"), &req)
+            .unwrap()
+            .access_token;
+        assert!(
+            token_alg_is(&token, alg),
+            "{name}: token not signed with {alg}"
+        );
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                root.mint(&RequestCtx::new("http://h"), black_box(&req))
+                    .unwrap()
+            })
+        });
+    }
     let router = http::router(state);
     for (name, path) in [
         ("jwks_get_via_router", "/.well-known/jwks.json"),
@@ -104,6 +133,50 @@ fn bench_issuers(c: &mut Criterion) {
                     black_box(res)
                 })
             })
+        });
+    }
+}
+
+/// The JOSE header of `token` names `alg`.
+fn token_alg_is(token: &str, alg: Alg) -> bool {
+    use base64::Engine as _;
+    let head = token.split('.').next().unwrap();
+    let head = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(head)
+        .unwrap();
+    let head: serde_json::Value = serde_json::from_slice(&head).unwrap();
+    head["alg"] == alg.to_string()
+}
+
+/// What a start does before it binds: read the config file, resolve the
+/// configuration, build the issuers and load the root key. The key is
+/// persisted (loaded, not generated), so key generation's spread does not
+/// hide the cost of 100 configured issuers.
+fn bench_startup(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let one = dir.path().join("one.yaml");
+    std::fs::write(&one, "token_ttl: 900\n").unwrap();
+    let hundred = dir.path().join("hundred.yaml");
+    let mut yaml = String::from("token_ttl: 900\nissuers:\n");
+    for i in 0..100 {
+        yaml.push_str(&format!("  tenant-{i:03}: {{audience: api-{i:03}}}\n"));
+    }
+    std::fs::write(&hundred, yaml).unwrap();
+    for (name, file, issuers) in [
+        ("startup_state_1_issuer", &one, 0),
+        ("startup_state_100_issuers", &hundred, 100),
+    ] {
+        let opts = Opts {
+            config: Some(file.clone()),
+            persist_keys_dir: Some(keys.clone()),
+            ..Opts::default()
+        };
+        // The first load writes the key; later ones read it.
+        let state = server::load_state(Config::resolve(&opts).unwrap()).unwrap();
+        assert_eq!(state.issuers.configured().len(), issuers);
+        c.bench_function(name, |b| {
+            b.iter(|| server::load_state(Config::resolve(black_box(&opts)).unwrap()).unwrap())
         });
     }
 }
@@ -309,6 +382,7 @@ criterion_group!(
     bench_issuers,
     bench_profiles,
     bench_ext_authz,
-    bench_controls
+    bench_controls,
+    bench_startup
 );
 criterion_main!(benches);
