@@ -1,6 +1,10 @@
 //! Command line: every option is a flag and an environment variable (the
 //! flag wins); a YAML config file (`--config`) is the lowest layer. Options
 //! are `Option`s here so [`crate::config`] can tell "not given" from a default.
+//!
+//! The doc comments of the options are their `--help` text, written for a
+//! terminal: `[default: ...]` is not a link, a URL stays bare.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls)]
 
 use std::path::PathBuf;
 

@@ -10,9 +10,11 @@
 //!
 //! # Layout
 //!
-//! Dependencies run one way: `http -> issuer -> {claims -> profiles, clients, jwt, keys}`,
-//! `federation -> {issuer::paths, keys}`, `offline -> {config, issuer, keys,
-//! federation::fetch}` (no HTTP server), `config` and `cli` are leaves;
+//! Dependencies run one way: `http -> issuer -> {claims -> profiles,
+//! clients, jwt, keys}`, `federation -> {issuer::paths, keys}`, `offline ->
+//! {config, issuer, keys, federation::fetch}` (no HTTP server), `config` and
+//! `cli` are leaves; the test `layering` (below) fails when a core module
+//! names `http`, `server` or an HTTP framework.
 //! [`server`] wires them together.
 //!
 //! - [`cli`]: clap definitions; every option is a flag and an environment variable.
@@ -69,4 +71,105 @@ pub fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// The layering of the Layout section, checked on the source: the core
+/// modules never name the HTTP layer, the server or an HTTP framework.
+#[cfg(test)]
+mod layering {
+    use std::path::{Path, PathBuf};
+
+    /// Modules below the HTTP layer (files or directories under `src/`).
+    const CORE: &[&str] = &[
+        "issuer",
+        "claims",
+        "profiles",
+        "clients.rs",
+        "keys",
+        "jwt.rs",
+        "random.rs",
+        "utc.rs",
+        "config.rs",
+        "cli.rs",
+        "prod_guard.rs",
+        "offline",
+    ];
+    /// What a core module must not name in code (comments may).
+    const FORBIDDEN: &[&str] = &[
+        "axum",
+        "hyper",
+        "tower",
+        "crate::http",
+        "super::http",
+        "crate::server",
+        "crate::testing",
+        "use http::",
+        " http::",
+        "(http::",
+    ];
+
+    fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).unwrap().flatten() {
+                rust_files(&entry.path(), out);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path.to_path_buf());
+        }
+    }
+
+    /// The code of a line: without its `//` comment (outside strings is
+    /// close enough here: no core string holds `//` before a forbidden name).
+    fn code(line: &str) -> &str {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("//") {
+            return "";
+        }
+        match line.find(" // ") {
+            Some(i) => &line[..i],
+            None => line,
+        }
+    }
+
+    #[test]
+    fn the_core_never_names_the_http_layer() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        for module in CORE {
+            let path = src.join(module);
+            assert!(path.exists(), "{} is gone: update CORE", path.display());
+            rust_files(&path, &mut files);
+        }
+        assert!(files.len() > 30, "read only {} files", files.len());
+        let mut offences = Vec::new();
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let code = code(line);
+                for name in FORBIDDEN {
+                    if code.contains(name) {
+                        offences.push(format!(
+                            "{}:{}: {name}: {}",
+                            file.display(),
+                            n + 1,
+                            line.trim()
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(
+            offences.is_empty(),
+            "the core names the HTTP layer:\n{}",
+            offences.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_check_sees_an_offence() {
+        let line = "use axum::Router;";
+        assert!(FORBIDDEN.iter().any(|f| code(line).contains(f)));
+        assert_eq!(code("// use axum::Router;"), "");
+        assert!(!code("let url = \"http://x\"; // axum").contains("axum"));
+    }
 }
