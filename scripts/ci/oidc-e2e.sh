@@ -4,6 +4,9 @@
 # itself:
 #   - Node: openid-client v6 + jose    (tests/e2e/oidc-node, node --test)
 #   - Python: Authlib + requests       (tests/e2e/oidc_python, pytest)
+#   - Apache httpd + mod_auth_openidc  (scripts/ci/oidc-apache.sh: relying
+#     party and resource server in front of a configured, a dynamic and a
+#     Keycloak-realm issuer)
 #
 #   scripts/ci/oidc-e2e.sh
 #
@@ -58,4 +61,7 @@ if [ "$status" -ne 0 ]; then
   log "mock-idp log"
   tail -n 50 "$LOG" >&2
 fi
+
+log "Apache httpd: mod_auth_openidc"
+MOCK_IDP_BIN="$MOCK_IDP_BIN" bash "$REPO_ROOT/scripts/ci/oidc-apache.sh" || status=1
 exit "$status"
