@@ -626,50 +626,33 @@ def main() -> int:
     oms_cli = oms_dir / (bin_field if isinstance(bin_field, str) else bin_field["oauth2-mock-server"])
     node = shutil.which("node") or "node"
 
-    def ours_env(port: int) -> dict:
-        e = clean_env()
-        e.update(HOST=LOOPBACK, PORT=str(port), USERS_FILE=str(USERS_FILE))
-        return e
+    def ours_server(name: str, **extra_env: str) -> Server:
+        """mock-idp on 127.0.0.1 with the bench persona, plus extra_env."""
+        def env(port: int) -> dict:
+            e = clean_env()
+            e.update(HOST=LOOPBACK, PORT=str(port), USERS_FILE=str(USERS_FILE), **extra_env)
+            return e
+        return Server(name, lambda port: [a.bin], env, "/health", "/token",
+                      "/.well-known/jwks.json", workdir)
 
     # node runs the CLI directly (no npx wrapper), so the PID we measure is
     # the real server process.
-    ours = Server(OURS, lambda port: [a.bin], ours_env, "/health", "/token",
-                  "/.well-known/jwks.json", workdir)
+    ours = ours_server(OURS)
     theirs = Server(THEIRS, lambda port: [node, str(oms_cli), "-a", LOOPBACK, "-p", str(port)],
                     lambda port: clean_env(), "/.well-known/openid-configuration",
                     "/token", "/jwks", workdir)
 
     # Same binary with a persisted key: startup without RSA key generation.
-    keys_dir = workdir / "keys"
-
-    def ours_persist_env(port: int) -> dict:
-        e = ours_env(port)
-        e["PERSIST_KEYS_DIR"] = str(keys_dir)
-        return e
-
-    ours_pk = Server(OURS_PK, lambda port: [a.bin], ours_persist_env, "/health", "/token",
-                     "/.well-known/jwks.json", workdir)
+    keys_dir = str(workdir / "keys")
+    ours_pk = ours_server(OURS_PK, PERSIST_KEYS_DIR=keys_dir)
 
     # Same binary with 100 configured issuers (CONFIG_FILE), with the root key
     # generated, and with it persisted (the same key as ours_pk's).
     many_names = [f"tenant-{i:03d}" for i in range(MANY_ISSUERS)]
     many_file = workdir / "issuers-100.yaml"
     many_issuers_config(many_file, many_names)
-
-    def many_env(port: int) -> dict:
-        e = ours_env(port)
-        e["CONFIG_FILE"] = str(many_file)
-        return e
-
-    def many_persist_env(port: int) -> dict:
-        e = ours_persist_env(port)
-        e["CONFIG_FILE"] = str(many_file)
-        return e
-
-    ours_many = Server(OURS_MANY, lambda port: [a.bin], many_env, "/health", "/token",
-                       "/.well-known/jwks.json", workdir)
-    ours_many_pk = Server(OURS_MANY_PK, lambda port: [a.bin], many_persist_env, "/health",
-                          "/token", "/.well-known/jwks.json", workdir)
+    ours_many = ours_server(OURS_MANY, CONFIG_FILE=str(many_file))
+    ours_many_pk = ours_server(OURS_MANY_PK, CONFIG_FILE=str(many_file), PERSIST_KEYS_DIR=keys_dir)
 
     meta = machine_meta(a, oms_pkg, node)
     notes: list[str] = []

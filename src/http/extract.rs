@@ -54,6 +54,25 @@ impl ProfileGate {
     pub fn allows(&self, profile: Profile) -> bool {
         self.profiles & (1 << profile.index()) != 0
     }
+
+    /// A JSON 404 saying whose path `path` is, unless `profile` (the
+    /// profile of issuer `name`) serves it.
+    pub fn check(&self, profile: Profile, path: &str, name: &str) -> Result<(), ApiError> {
+        if self.allows(profile) {
+            return Ok(());
+        }
+        let owners: Vec<&str> = Profile::ALL
+            .into_iter()
+            .filter(|p| self.allows(*p))
+            .map(Profile::as_str)
+            .collect();
+        Err(ApiError::NotFound(format!(
+            "no endpoint at {path}: {} is a path of the {} profile, and issuer {name:?} has \
+             profile {profile}",
+            if self.path.is_empty() { "/" } else { self.path },
+            owners.join("/"),
+        )))
+    }
 }
 
 /// The issuer a request is for, with its signing key ready: the root for
@@ -84,21 +103,7 @@ impl FromRequestParts<SharedState> for Iss {
                 Some(issuer) => issuer.profile(),
                 None => state.issuers.profile_at(name, at),
             };
-            if !gate.allows(profile) {
-                let owners: Vec<&str> = Profile::ALL
-                    .into_iter()
-                    .filter(|p| gate.allows(*p))
-                    .map(Profile::as_str)
-                    .collect();
-                return Err(ApiError::NotFound(format!(
-                    "no endpoint at {}: {} is a path of the {} profile, and issuer {:?} has \
-                     profile {profile}",
-                    parts.uri.path(),
-                    if gate.path.is_empty() { "/" } else { gate.path },
-                    owners.join("/"),
-                    name.unwrap_or(""),
-                )));
-            }
+            gate.check(profile, parts.uri.path(), name.unwrap_or(""))?;
         }
         let issuer = match &found {
             Some(issuer) => Registry::at_mount(issuer, at),

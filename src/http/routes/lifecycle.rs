@@ -25,7 +25,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 use super::no_store;
 use crate::http::extract::{Body, Ctx, Iss, ProfileGate};
 use crate::http::{SharedState, issuer_route, mounted_route};
-use crate::issuer::ext_authz::{Denial, Requirements};
+use crate::issuer::ext_authz::{Allowed, Denial, Requirements};
 use crate::issuer::lifecycle::store::{End, View};
 use crate::issuer::lifecycle::{
     LatestChild, LifecycleError, RenewRequest, SingleToken, Status, Subscription, TokenPair,
@@ -365,6 +365,17 @@ pub async fn ext_authz_any(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let required = requirements(query.as_deref(), &headers);
+    let token = bearer_token(&issuer, &headers);
+    match issuer.ext_authz(token.as_deref(), &required) {
+        Ok(allowed) => allowed_response(&allowed),
+        Err(denial) => denied(&denial),
+    }
+}
+
+/// What an ext-authz request requires: `require_scope` / `require_claim`
+/// query parameters and `x-auth-require-*` headers.
+fn requirements(query: Option<&str>, headers: &HeaderMap) -> Requirements {
     let mut required = Requirements::default();
     if let Ok(form) = Form::parse(query.unwrap_or_default().as_bytes(), "the query") {
         for (name, value) in form.pairs() {
@@ -381,26 +392,25 @@ pub async fn ext_authz_any(
     for value in headers.get_all(X_AUTH_REQUIRE_CLAIM) {
         required.add_claim(&String::from_utf8_lossy(value.as_bytes()));
     }
-    let token = bearer_token(&issuer, &headers);
-    match issuer.ext_authz(token.as_deref(), &required) {
-        Ok(allowed) => {
-            let mut response = StatusCode::OK.into_response();
-            let h = response.headers_mut();
-            if let Some(value) = allowed
-                .sub
-                .as_deref()
-                .and_then(|s| HeaderValue::from_str(s).ok())
-            {
-                h.insert(X_AUTH_SUB, value);
-            }
-            if let Ok(value) = HeaderValue::from_str(&allowed.claims_b64) {
-                h.insert(X_AUTH_CLAIMS, value);
-            }
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        Err(denial) => denied(&denial),
+    required
+}
+
+/// `200` with `x-auth-sub` and `x-auth-claims` (base64url JSON).
+fn allowed_response(allowed: &Allowed) -> Response {
+    let mut response = StatusCode::OK.into_response();
+    let h = response.headers_mut();
+    if let Some(value) = allowed
+        .sub
+        .as_deref()
+        .and_then(|s| HeaderValue::from_str(s).ok())
+    {
+        h.insert(X_AUTH_SUB, value);
     }
+    if let Ok(value) = HeaderValue::from_str(&allowed.claims_b64) {
+        h.insert(X_AUTH_CLAIMS, value);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The bearer token of an ext-authz request: `Authorization: Bearer`

@@ -121,21 +121,26 @@ pub async fn workbench_get(
         HeaderValue::from_static(PAGE_CACHE_CONTROL),
     );
     if html {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        );
-        // After the OIDC debugger's round trip the URL holds a code: never leak it.
-        h.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
-        h.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
+        page_security_headers(h);
     }
     response
+}
+
+/// The page's own headers: its CSP, no referrer (after the OIDC
+/// debugger's round trip the URL holds a code: never leak it), no sniffing.
+fn page_security_headers(h: &mut HeaderMap) {
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 }
 
 /// `GET /_workbench/{file}`: `app.js` and `app.css`.
