@@ -49,6 +49,7 @@ stage_workbench() { bash scripts/ci/workbench.sh; }
 stage_toolkit() { bash scripts/ci/toolkit.sh; }
 stage_profiles() { bash scripts/ci/profiles.sh; }
 stage_lifecycle() { bash scripts/ci/lifecycle.sh; }
+stage_java() { bash scripts/ci/java.sh; }
 
 # The parallel run: lane A holds the stages that compile (Rust debug and
 # cross builds, the container's dockerd), lane B the end-to-end stages that
@@ -58,7 +59,7 @@ stage_lifecycle() { bash scripts/ci/lifecycle.sh; }
 # hardening reuses the rust stage's test build (its fuzz step) and runs
 # keyrace as one of its steps.
 LANE_A=(rust federation smallhost container bench hardening msrv)
-LANE_B=(pyjwt oidc playwright helpers workbench profiles toolkit lifecycle prodsafety)
+LANE_B=(pyjwt oidc playwright helpers workbench profiles toolkit lifecycle java prodsafety)
 ALL_STAGES=("${LANE_A[@]}" "${LANE_B[@]}")
 
 # Debian packages the stages install one by one; installed together first
@@ -66,7 +67,8 @@ ALL_STAGES=("${LANE_A[@]}" "${LANE_B[@]}")
 APT_PACKAGES=(curl ca-certificates file iproute2 python3-venv util-linux openssl
   chromium docker.io docker-compose musl-tools golang-go openjdk-17-jdk-headless
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user openssh-server openssh-client
-  systemd-container wrk golang-github-golang-jwt-jwt-dev)
+  systemd-container wrk golang-github-golang-jwt-jwt-dev
+  libgoogle-oauth-client-java libgoogle-http-client-java)
 
 LOG_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/ci-logs"
 mkdir -p "$LOG_DIR"
