@@ -68,7 +68,7 @@ APT_PACKAGES=(curl ca-certificates file iproute2 python3-venv util-linux openssl
   chromium docker.io docker-compose musl-tools golang-go openjdk-17-jdk-headless
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user openssh-server openssh-client
   systemd-container wrk golang-github-golang-jwt-jwt-dev
-  libgoogle-oauth-client-java libgoogle-http-client-java)
+  libgoogle-oauth-client-java libgoogle-http-client-java apache2 libapache2-mod-auth-openidc)
 
 LOG_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/ci-logs"
 mkdir -p "$LOG_DIR"
