@@ -571,6 +571,29 @@ mod tests {
     }
 
     #[test]
+    fn at_mount_answers_what_get_at_answers() {
+        let r = registry(true);
+        r.get_at(Some("kc"), At::Realm).unwrap();
+        for (name, at) in [
+            ("", At::Named),
+            ("a", At::Named),
+            ("a", At::Realm),
+            ("kc", At::Named),
+            ("kc", At::Realm),
+        ] {
+            let found = r.find(name).unwrap();
+            let by_name = r.get_at(Some(name).filter(|n| !n.is_empty()), at);
+            let by_issuer = Registry::at_mount(&found, at);
+            match (by_name, by_issuer) {
+                (Ok(x), Ok(y)) => assert!(Arc::ptr_eq(&x, &y), "{name} at {at:?}"),
+                (Err(x), Err(y)) => assert_eq!(x.to_string(), y.to_string(), "{name} at {at:?}"),
+                (x, y) => panic!("{name} at {at:?}: get_at {x:?}, at_mount {y:?}"),
+            }
+        }
+        assert!(Registry::at_mount(&r.find("kc").unwrap(), At::Named).is_err());
+    }
+
+    #[test]
     fn keycloak_issuers_live_under_realms_only() {
         let r = registry(true);
         let kc = r.get_at(Some("kc"), At::Realm).unwrap();
