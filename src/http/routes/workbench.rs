@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -115,32 +115,32 @@ pub async fn workbench_get(
         axum::Json(json_index(&state, &issuer, &base)).into_response()
     };
     let h = response.headers_mut();
-    h.insert(header::VARY, HeaderValue::from_static("Accept"));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(PAGE_CACHE_CONTROL),
+    insert_static(
+        h,
+        &[
+            (header::VARY, "Accept"),
+            (header::CACHE_CONTROL, PAGE_CACHE_CONTROL),
+        ],
     );
     if html {
-        page_security_headers(h);
+        // No referrer: after the OIDC debugger's round trip the URL holds a code.
+        insert_static(
+            h,
+            &[
+                (header::CONTENT_SECURITY_POLICY, CSP),
+                (header::REFERRER_POLICY, "no-referrer"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+        );
     }
     response
 }
 
-/// The page's own headers: its CSP, no referrer (after the OIDC
-/// debugger's round trip the URL holds a code: never leak it), no sniffing.
-fn page_security_headers(h: &mut HeaderMap) {
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+/// Sets each `(name, value)` header.
+fn insert_static(h: &mut HeaderMap, headers: &[(HeaderName, &'static str)]) {
+    for (name, value) in headers {
+        h.insert(name.clone(), HeaderValue::from_static(value));
+    }
 }
 
 /// `GET /_workbench/{file}`: `app.js` and `app.css`.
@@ -157,14 +157,13 @@ pub async fn asset_get(Path(file): Path<String>) -> Result<Response, ApiError> {
     let etag = format!("\"{ASSET_VERSION:016x}\"");
     let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(ASSET_CACHE_CONTROL),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
+    insert_static(
+        h,
+        &[
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, ASSET_CACHE_CONTROL),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
     );
     if let Ok(value) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, value);
