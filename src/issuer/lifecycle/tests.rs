@@ -2,6 +2,10 @@
 //! validation, cascades, `/authorize`'s rules, and the worker driven by a
 //! paused tokio clock and a frozen issuer clock (no sleeping). The store's
 //! own rules are tested in [`super::store`].
+//!
+//! Test code only (declared `#[cfg(test)] mod tests;` in the parent, and
+//! compiled for tests alone here too): its `unwrap`s never reach a build.
+#![cfg(test)]
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
