@@ -246,22 +246,15 @@ async fn codes_refresh_tokens_and_access_tokens_never_cross_issuers() {
     assert_eq!(status, 200);
 
     // Userinfo and introspection of another issuer do not accept it.
-    let res = app
-        .client
-        .get(app.url("/y/userinfo"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
-    let res = app
-        .client
-        .get(app.url("/x/userinfo"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let (status, body) = app.userinfo("/y/userinfo", access).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token")),
+        "{body}"
+    );
+    let (status, body) = app.userinfo("/x/userinfo", access).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["sub"].is_string(), "{body}");
     let introspect = |mount: &str| {
         let url = app.url(&format!("{mount}/introspect"));
         let client = app.client.clone();

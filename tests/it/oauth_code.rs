@@ -94,16 +94,8 @@ async fn code_flow_with_s256_pkce_nonce_and_state() {
     );
 
     // userinfo with the access token.
-    let info: serde_json::Value = app
-        .client
-        .get(app.url("/userinfo"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, info) = app.userinfo("/userinfo", &access).await;
+    assert_eq!(status, 200, "{info}");
     assert_eq!(info["sub"], "user_alice");
     assert_eq!(info["email"], "alice@example.com");
 }
@@ -775,14 +767,9 @@ async fn codes_and_refresh_tokens_work_across_federated_replicas() {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     verify_with(&b.jwks().await, &r.str("access_token"), Some("api")).unwrap();
-    let info = b
-        .client
-        .get(b.url("/userinfo"))
-        .bearer_auth(r.str("access_token"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(info.status(), 200, "userinfo at B for A's token");
+    let (status, info) = b.userinfo("/userinfo", &r.str("access_token")).await;
+    assert_eq!(status, 200, "userinfo at B for A's token: {info}");
+    assert_eq!(info["sub"], "user_alice", "userinfo at B for A's token");
 }
 
 #[tokio::test]

@@ -223,14 +223,12 @@ async fn introspection_and_revocation() {
     }
     let r = post_form(&app, "/introspect", Some(&cli), &[("token", &access)]).await;
     assert_eq!(r.body, json!({"active": false}), "revoked access token");
-    let res = app
-        .client
-        .get(app.url("/userinfo"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401, "revoked access token at userinfo");
+    let (status, body) = app.userinfo("/userinfo", &access).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token")),
+        "revoked access token at userinfo: {body}"
+    );
     let r = token(
         &app,
         Some(&cli),

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
 
 use crate::support::Idp;
 use crate::support::jwt::verify_with;
@@ -116,16 +115,8 @@ async fn codes_and_refresh_tokens_cross_real_replicas() {
     let (_, claims) = verify_with(&jwks_a, &access_b, Some("e2e-api")).unwrap();
     assert_eq!(claims["sub"], "user_alice");
     verify_with(&jwks_a, body["id_token"].as_str().unwrap(), Some("e2e-app")).unwrap();
-    let info: Value = a
-        .client()
-        .get(a.url("/userinfo"))
-        .bearer_auth(&access_b)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, info) = a.userinfo("/userinfo", &access_b).await;
+    assert_eq!(status, 200, "{info}");
     assert_eq!(
         info["email"], "alice@example.com",
         "userinfo at A for B's token"

@@ -440,16 +440,8 @@ async fn auth0_oauth_token_with_form_and_json() {
     assert_eq!(c["aud"], json!([api, format!("{iss}userinfo")]));
     assert_eq!(c["https://acme.example/roles"], json!(["admin", "editor"]));
     assert!(c.get("email").is_none());
-    let info: Value = app
-        .client
-        .get(app.url("/auth0/userinfo"))
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, info) = app.userinfo("/auth0/userinfo", at).await;
+    assert_eq!(status, 200, "{info}");
     assert_eq!(
         (info["sub"].as_str(), info["email"].as_str()),
         (Some("user_alice"), Some("alice@acme.example"))
@@ -617,16 +609,10 @@ async fn cognito_pool_paths() {
         (Some("id"), Some("alice"))
     );
     assert_eq!(id["origin_jti"], at["origin_jti"]);
-    let info: Value = app
-        .client
-        .get(app.url("/us-east-1_Abc123/oauth2/userInfo"))
-        .bearer_auth(at_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, info) = app
+        .userinfo("/us-east-1_Abc123/oauth2/userInfo", at_token)
+        .await;
+    assert_eq!(status, 200, "{info}");
     assert_eq!(
         (info["username"].as_str(), info["email"].as_str()),
         (Some("alice"), Some("alice@acme.example"))

@@ -90,6 +90,23 @@ pub(crate) trait Idp {
         self.get_as(path).await
     }
 
+    /// GET `path` (a userinfo endpoint) with `token` as the bearer: status
+    /// and JSON body (claims, or the RFC 6750 error).
+    async fn userinfo(&self, path: &str, token: &str) -> (u16, Value) {
+        let res = self
+            .client()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("GET {path}: {status}, not JSON ({e}): {text}"));
+        (status, body)
+    }
+
     /// The JWKS served at `/.well-known/jwks.json`.
     async fn jwks(&self) -> JwkSet {
         self.get_as("/.well-known/jwks.json").await
