@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-
 use crate::support::Idp;
 use crate::support::jwt::verify_with;
 use crate::support::oauth::{Reply, basic, location, pkce_pair, post_form};
