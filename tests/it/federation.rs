@@ -31,7 +31,7 @@ use tokio::net::TcpListener;
 
 use crate::support::jwt::{self, verify_with};
 use crate::support::poll::eventually;
-use crate::support::process::{Server, free_ports, mock_idp};
+use crate::support::process::{Federation, Server};
 use crate::support::{Idp, peer, spawn_app, test_config, unix_now};
 
 fn count(kids: &[String]) -> BTreeMap<&str, usize> {
@@ -46,26 +46,19 @@ fn count(kids: &[String]) -> BTreeMap<&str, usize> {
 async fn three_replicas_share_keys_survive_a_crash_and_a_restart() {
     const TTL: i64 = 4;
     const REFRESH: Duration = Duration::from_secs(1);
-    let ports = free_ports(3);
-    let urls: Vec<String> = ports
-        .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
-        .collect();
-    let names = ["a", "b", "c"];
+    let federation = Federation::new(&["a", "b", "c"]);
+    let urls = &federation.urls;
     let start = |i: usize| {
         // Every replica lists all three, itself included (self-skip is exercised).
-        mock_idp(names[i])
-            .env("HOST", "127.0.0.1")
-            .env("PORT", ports[i].to_string())
-            .env("PEERS", urls.join(","))
-            .env("INSTANCE_ID", names[i])
+        federation
+            .replica(i)
             .env("TOKEN_TTL", TTL.to_string())
             .env("PEER_REFRESH_SEC", REFRESH.as_secs().to_string())
             .env("PEER_TIMEOUT_MS", "500")
             .start()
     };
     let mut replicas: Vec<Server> = (0..3).map(start).collect();
-    for (r, url) in replicas.iter().zip(&urls) {
+    for (r, url) in replicas.iter().zip(urls) {
         assert_eq!(&r.base, url, "startup line of {}", r.name);
     }
 

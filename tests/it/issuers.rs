@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::support::jwt::{kid, verify_with};
 use crate::support::oauth::personas;
 use crate::support::poll::eventually;
-use crate::support::process::{free_ports, mock_idp};
+use crate::support::process::{Federation, mock_idp};
 use crate::support::{Idp, spawn_app, test_config};
 
 /// Root with persona alice; issuer `team-a` with its own audience, TTL and
@@ -456,24 +456,7 @@ async fn federation_covers_configured_and_dynamic_issuers() {
     let dir = tempfile::tempdir().unwrap();
     let config_file = dir.path().join("mock-idp.yaml");
     std::fs::write(&config_file, "issuers:\n  shared: {audience: api}\n").unwrap();
-    let ports = free_ports(3);
-    let peers: Vec<String> = ports
-        .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
-        .collect();
-    let replicas: Vec<_> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, port)| {
-            mock_idp(&format!("r{i}"))
-                .env("PORT", port.to_string())
-                .env("PEERS", peers.join(","))
-                .env("PEER_REFRESH_SEC", "1")
-                .env("INSTANCE_ID", format!("r{i}"))
-                .env("CONFIG_FILE", &config_file)
-                .start()
-        })
-        .collect();
+    let replicas = Federation::new(&["r0", "r1", "r2"]).start_all(&config_file);
     for (issuer, minter) in [("shared", 0usize), ("dyn-1", 1), ("", 2)] {
         let mount = if issuer.is_empty() {
             String::new()

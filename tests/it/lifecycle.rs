@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::support::jwt::{Claims, peek, verify_with};
 use crate::support::oauth::post_form;
 use crate::support::poll::eventually;
-use crate::support::process::{free_ports, mock_idp};
+use crate::support::process::{Federation, mock_idp};
 use crate::support::{Idp, TestApp, spawn_app, test_config};
 
 /// Root (clerk), `jas` (jwt-auth-service: renew 3 s before expiry, every
@@ -721,24 +721,7 @@ async fn revocations_reach_the_other_replica_within_a_refresh() {
         "issuers:\n  jas: {profile: jwt-auth-service, audience: api}\n",
     )
     .unwrap();
-    let ports = free_ports(2);
-    let peers: Vec<String> = ports
-        .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
-        .collect();
-    let replicas: Vec<_> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, port)| {
-            mock_idp(&format!("r{i}"))
-                .env("PORT", port.to_string())
-                .env("PEERS", peers.join(","))
-                .env("PEER_REFRESH_SEC", "1")
-                .env("INSTANCE_ID", format!("r{i}"))
-                .env("CONFIG_FILE", &file)
-                .start()
-        })
-        .collect();
+    let replicas = Federation::new(&["r0", "r1"]).start_all(&file);
     let (a, b) = (&replicas[0], &replicas[1]);
     let body = pair(
         a,

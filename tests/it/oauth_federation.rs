@@ -11,7 +11,7 @@ use crate::support::Idp;
 use crate::support::jwt::verify_with;
 use crate::support::oauth::{Reply, basic, location, pkce_pair, post_form};
 use crate::support::poll::eventually;
-use crate::support::process::{Server, free_ports, mock_idp};
+use crate::support::process::{Federation, Server};
 
 const APP_CALLBACK: &str = "http://127.0.0.1/e2e/callback";
 
@@ -28,26 +28,17 @@ async fn token(server: &Server, form: &[(&str, &str)]) -> Reply {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codes_and_refresh_tokens_cross_real_replicas() {
-    let ports = free_ports(2);
-    let urls: Vec<String> = ports
-        .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
-        .collect();
     let config = format!("{}/tests/e2e/oidc-config.yaml", env!("CARGO_MANIFEST_DIR"));
-    let start = |i: usize, name: &str| {
-        mock_idp(name)
-            .env("HOST", "127.0.0.1")
-            .env("PORT", ports[i].to_string())
-            .env("PEERS", urls.join(","))
-            .env("INSTANCE_ID", name)
-            .env("PEER_REFRESH_SEC", "1")
+    let federation = Federation::new(&["a", "b"]);
+    let start = |i: usize| {
+        federation
+            .replica(i)
             // Both replicas share the issuer, as federated replicas must.
             .env("ISSUER", "http://idp.test")
             .env("CONFIG_FILE", &config)
             .start()
     };
-    let a = start(0, "a");
-    let b = start(1, "b");
+    let (a, b) = (start(0), start(1));
     for r in [&a, &b] {
         eventually(
             &format!("{} serves both keys", r.name),

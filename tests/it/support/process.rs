@@ -230,6 +230,49 @@ pub(crate) fn parse_startup_line(line: &str) -> Option<String> {
         .then(|| url.to_string())
 }
 
+/// Replicas federated through `PEERS`: replica `i` is called `names[i]`
+/// (also its `INSTANCE_ID`), listens on its own free loopback port and
+/// lists every replica, itself included, as a peer, refreshed every second.
+pub(crate) struct Federation {
+    names: Vec<String>,
+    ports: Vec<u16>,
+    /// The replicas' URLs, in order.
+    pub(crate) urls: Vec<String>,
+}
+
+impl Federation {
+    /// Ports and peer list for one replica per name.
+    pub(crate) fn new(names: &[&str]) -> Self {
+        let ports = free_ports(names.len());
+        let urls = ports
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}"))
+            .collect();
+        Federation {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            ports,
+            urls,
+        }
+    }
+
+    /// Replica `i`, not started yet: add its other settings, then `start()`.
+    pub(crate) fn replica(&self, i: usize) -> MockIdp {
+        mock_idp(&self.names[i])
+            .env("HOST", "127.0.0.1")
+            .env("PORT", self.ports[i].to_string())
+            .env("PEERS", self.urls.join(","))
+            .env("INSTANCE_ID", &self.names[i])
+            .env("PEER_REFRESH_SEC", "1")
+    }
+
+    /// Every replica started with `config_file` as its `CONFIG_FILE`.
+    pub(crate) fn start_all(&self, config_file: &std::path::Path) -> Vec<Server> {
+        (0..self.names.len())
+            .map(|i| self.replica(i).env("CONFIG_FILE", config_file).start())
+            .collect()
+    }
+}
+
 /// `n` distinct free loopback ports (bound together, then released).
 pub(crate) fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<std::net::TcpListener> = (0..n)
