@@ -61,7 +61,8 @@ fn bench_mint(c: &mut Criterion) {
     });
 }
 
-fn bench_issuers(c: &mut Criterion) {
+/// A current-thread runtime and the server state with persona `alice`.
+fn runtime_and_state() -> (tokio::runtime::Runtime, http::SharedState) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -73,6 +74,11 @@ fn bench_issuers(c: &mut Criterion) {
         ..Config::default()
     })
     .unwrap();
+    (runtime, state)
+}
+
+fn bench_issuers(c: &mut Criterion) {
+    let (runtime, state) = runtime_and_state();
     let root = state.issuers.root().clone();
     let named = state.issuers.get(Some("tenant-a")).unwrap();
     runtime.block_on(named.ready()).unwrap();
@@ -189,17 +195,7 @@ fn bench_controls(c: &mut Criterion) {
     use mock_idp::issuer::controls::ledger::Observed;
     use mock_idp::issuer::paths::Endpoint;
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let users =
-        parse_users("alice: {sub: user_alice, org_id: org_1, org_role: admin, org_slug: acme}")
-            .unwrap();
-    let state = server::load_state(Config {
-        users,
-        ..Config::default()
-    })
-    .unwrap();
+    let (runtime, state) = runtime_and_state();
     let body = serde_json::to_vec(&json!({
         "user": "alice",
         "claims": {"email": "alice@example.com", "roles": ["admin", "qa"]}
@@ -321,17 +317,7 @@ fn bench_profiles(c: &mut Criterion) {
 /// check through the router (headers in, `x-auth-*` out, no TCP).
 fn bench_ext_authz(c: &mut Criterion) {
     use mock_idp::issuer::ext_authz::Requirements;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let users =
-        parse_users("alice: {sub: user_alice, org_id: org_1, org_role: admin, org_slug: acme}")
-            .unwrap();
-    let state = server::load_state(Config {
-        users,
-        ..Config::default()
-    })
-    .unwrap();
+    let (runtime, state) = runtime_and_state();
     let root = state.issuers.root().clone();
     let token = root
         .mint(&RequestCtx::new("http://h"), &request())
