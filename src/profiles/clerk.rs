@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use super::{Endpoint, Shape, Shaped, TokenInput, TokenKind, plain, put_list, put_str, registered};
+use super::{Endpoint, Shape, Shaped, TokenInput, TokenKind, plain, put_str, registered};
 use crate::random::{self, Alphabet, RandomError};
 
 /// The `clerk` profile.
@@ -53,15 +53,7 @@ fn azp<'a>(t: &TokenInput<'a>) -> Option<&'a str> {
 
 /// The top-level fields a session-token template adds.
 fn custom(c: &mut Map<String, Value>, t: &TokenInput<'_>) {
-    let s = &t.subject;
-    put_str(c, "email", s.email);
-    put_str(c, "name", s.name);
-    put_str(c, "given_name", s.given_name);
-    put_str(c, "family_name", s.family_name);
-    put_str(c, "username", s.username);
-    put_list(c, "roles", s.roles);
-    put_list(c, "groups", s.groups);
-    put_list(c, "permissions", s.permissions);
+    plain::person(c, t, "username");
 }
 
 /// A session token v2.

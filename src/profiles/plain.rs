@@ -56,17 +56,24 @@ pub fn claims(t: &TokenInput<'_>) -> Result<Map<String, Value>, RandomError> {
     Ok(c)
 }
 
-/// Adds the mapping fields of `t.subject` under their plain names.
-pub fn mapping(c: &mut Map<String, Value>, t: &TokenInput<'_>) {
+/// Adds the person fields of `t.subject` (email, names, the login name as
+/// `username_claim`, roles, groups, permissions) under their plain names.
+pub fn person(c: &mut Map<String, Value>, t: &TokenInput<'_>, username_claim: &str) {
     let s = &t.subject;
     put_str(c, "email", s.email);
     put_str(c, "name", s.name);
     put_str(c, "given_name", s.given_name);
     put_str(c, "family_name", s.family_name);
-    put_str(c, "preferred_username", s.username);
+    put_str(c, username_claim, s.username);
     put_list(c, "roles", s.roles);
     put_list(c, "groups", s.groups);
     put_list(c, "permissions", s.permissions);
+}
+
+/// Adds the mapping fields of `t.subject` under their plain names.
+pub fn mapping(c: &mut Map<String, Value>, t: &TokenInput<'_>) {
+    person(c, t, "preferred_username");
+    let s = &t.subject;
     put_list(c, "org_permissions", s.org_permissions);
     if let Some(roles) = s.client_roles.filter(|r| !r.is_empty()) {
         c.insert("client_roles".into(), json!(roles));
