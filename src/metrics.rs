@@ -109,10 +109,14 @@ impl Histogram {
     }
 }
 
+/// Histograms by issuer, then route, then method: nested so that a
+/// request finds its histogram by `&str` keys, without allocating.
+type ByRoute = BTreeMap<String, BTreeMap<String, BTreeMap<String, Arc<Histogram>>>>;
+
 /// Latency histograms of one process, by (issuer, route, method).
 #[derive(Debug, Default)]
 pub struct Metrics {
-    latency: RwLock<BTreeMap<(String, String, String), Arc<Histogram>>>,
+    latency: RwLock<ByRoute>,
 }
 
 /// Escapes a Prometheus label value (`\`, `"`, newline).
@@ -127,16 +131,22 @@ impl Metrics {
     /// Records the latency of a request to `issuer`'s `route` (the matched
     /// path pattern) by `method`.
     pub fn observe_request(&self, issuer: &str, method: &str, route: &str, elapsed: Duration) {
-        let key = (issuer.to_string(), route.to_string(), method.to_string());
         let found = self
             .latency
             .read()
             .ok()
-            .and_then(|map| map.get(&key).cloned());
+            .and_then(|map| map.get(issuer)?.get(route)?.get(method).cloned());
         let histogram = match found {
             Some(h) => h,
             None => match self.latency.write() {
-                Ok(mut map) => Arc::clone(map.entry(key).or_default()),
+                Ok(mut map) => Arc::clone(
+                    map.entry(issuer.to_string())
+                        .or_default()
+                        .entry(route.to_string())
+                        .or_default()
+                        .entry(method.to_string())
+                        .or_default(),
+                ),
                 Err(_) => return,
             },
         };
@@ -185,7 +195,14 @@ impl Metrics {
         );
         out.push_str("# TYPE mock_idp_http_request_duration_seconds histogram\n");
         if let Ok(map) = self.latency.read() {
-            for ((issuer, route, method), h) in map.iter() {
+            let all = map.iter().flat_map(|(issuer, routes)| {
+                routes.iter().flat_map(move |(route, methods)| {
+                    methods
+                        .iter()
+                        .map(move |(method, h)| (issuer, route, method, h))
+                })
+            });
+            for (issuer, route, method, h) in all {
                 let labels = format!(
                     "issuer=\"{}\",route=\"{}\",method=\"{}\"",
                     label(issuer),

@@ -123,10 +123,7 @@ fn cors_layer(origins: Option<&[String]>) -> CorsLayer {
 async fn track_latency(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     let start = std::time::Instant::now();
     let (mut parts, body) = request.into_parts();
-    let route = parts
-        .extensions
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
+    let route = parts.extensions.get::<MatchedPath>().cloned();
     let resolved = parts
         .extensions
         .get::<extract::Resolved>()
@@ -142,9 +139,12 @@ async fn track_latency(State(state): State<SharedState>, request: Request, next:
     if let Some(route) = route
         && let Some(issuer) = resolved.or_else(|| state.issuers.find(&name))
     {
-        state
-            .metrics
-            .observe_request(issuer.name(), method.as_str(), &route, start.elapsed());
+        state.metrics.observe_request(
+            issuer.name(),
+            method.as_str(),
+            route.as_str(),
+            start.elapsed(),
+        );
     }
     response
 }
