@@ -491,8 +491,12 @@ async fn key_rotation_drill_with_a_caching_resource_server() {
     // A retired key whose tokens have all expired leaves the JWKS by itself.
     let app = spawn_app(test_config()).await;
     let short = crate::support::jwt::kid(&app.token_at("/token", json!({"expires_in": 1})).await);
-    let (status, _) = app.post_json("/_admin/keys/rotate", json!({})).await;
-    assert_eq!(status, 200);
+    let (status, rotation) = app.post_json("/_admin/keys/rotate", json!({})).await;
+    assert_eq!(status, 200, "{rotation}");
+    assert!(
+        rotation["next_kid"].is_string() && rotation["next_kid"] != rotation["active_kid"],
+        "a next key is published: {rotation}"
+    );
     eventually(
         "the retired key to expire",
         Duration::from_secs(5),
@@ -527,8 +531,12 @@ async fn a_rotation_keeps_refresh_tokens_alive() {
     let first = token(&app, None, &fields).await;
     assert_eq!(first.status, 200, "{}", first.body);
     let old = crate::support::jwt::kid(&first.str("access_token"));
-    let (status, _) = app.post_json("/_admin/keys/rotate", json!({})).await;
-    assert_eq!(status, 200);
+    let (status, rotation) = app.post_json("/_admin/keys/rotate", json!({})).await;
+    assert_eq!(status, 200, "{rotation}");
+    assert!(
+        rotation["next_kid"].is_string() && rotation["next_kid"] != rotation["active_kid"],
+        "a next key is published: {rotation}"
+    );
     // A minute on, past the access and ID tokens' expiry (1 s): the refresh
     // token (one day) keeps the old key in the JWKS and redeemable.
     let res = app
