@@ -8,8 +8,24 @@ use jsonwebtoken::jwk::JwkSet;
 use mock_idp::testing::MockIdp;
 use serde_json::json;
 
-use crate::support::client;
 use crate::support::jwt::verify_with;
+use crate::support::{Idp, client};
+
+/// The public helper spoken to like every other server in these tests.
+struct Over<'a> {
+    idp: &'a MockIdp,
+    client: reqwest::Client,
+}
+
+impl Idp for Over<'_> {
+    fn base(&self) -> &str {
+        self.idp.url()
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+}
 
 #[tokio::test]
 async fn mock_idp_starts_mints_and_stops_on_drop() {
@@ -20,27 +36,16 @@ async fn mock_idp_starts_mints_and_stops_on_drop() {
         .await
         .unwrap();
     assert!(idp.url().starts_with("http://127.0.0.1:"), "{}", idp.url());
-    let http = client();
-    let jwks: JwkSet = http
-        .get(idp.jwks_url())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let http = Over {
+        idp: &idp,
+        client: client(),
+    };
+    let jwks: JwkSet = http.get_as(&idp.jwks_url()).await;
     let token = idp.token(json!({"user": "alice"})).await.unwrap();
     let (_, claims) = verify_with(&jwks, &token, Some("my-api")).unwrap();
     assert_eq!(claims["sub"], "user_alice");
     assert_eq!(claims["o"]["rol"], "admin");
-    let discovery: serde_json::Value = http
-        .get(idp.discovery_url())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = http.get_json(&idp.discovery_url()).await;
     assert_eq!(discovery["jwks_uri"], idp.jwks_url());
 
     // A named issuer: its own key and iss.
@@ -48,14 +53,7 @@ async fn mock_idp_starts_mints_and_stops_on_drop() {
         .token_at(Some("partner"), json!({"sub": "svc"}))
         .await
         .unwrap();
-    let partner: JwkSet = http
-        .get(format!("{}/partner/jwks", idp.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let partner: JwkSet = http.get_as("/partner/jwks").await;
     let (_, claims) = verify_with(&partner, &named, None).unwrap();
     assert_eq!(claims["iss"], format!("{}/partner", idp.url()));
     let e = idp
@@ -69,6 +67,7 @@ async fn mock_idp_starts_mints_and_stops_on_drop() {
 
     // Stopped when dropped: the port stops answering.
     let url = idp.url().to_string();
+    let http = http.client.clone();
     drop(idp);
     crate::support::poll::eventually(
         "the dropped MockIdp to stop",
